@@ -1,0 +1,37 @@
+"""Stylization engines: `lite` (OpenVINO on Magenta's TFLite files) and `hub` (TensorFlow Hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.engine.base import Engine, WeightedStyle
+from bot.errors import EngineError
+
+ENGINE_NAMES = ("lite", "hub")
+
+__all__ = ["ENGINE_NAMES", "Engine", "WeightedStyle", "create_engine"]
+
+
+def create_engine(
+    name: str,
+    *,
+    prediction_model: Path | None = None,
+    transfer_model: Path | None = None,
+    hub_handle: str | None = None,
+    threads: int | None = None,
+    vector_dir: Path | None = None,
+) -> Engine:
+    """Build the named engine; only `hub` imports TensorFlow, and only when chosen."""
+    if name == "lite":
+        if prediction_model is None or transfer_model is None:
+            raise EngineError("The lite engine needs its prediction and transfer model files.")
+        from bot.engine.lite import LiteEngine
+
+        return LiteEngine(
+            prediction_model, transfer_model, threads=threads, vector_dir=vector_dir
+        )
+    if name == "hub":
+        from bot.engine.hub import DEFAULT_HUB_HANDLE, HubEngine
+
+        return HubEngine(hub_handle or DEFAULT_HUB_HANDLE, threads=threads)
+    raise EngineError(f"Unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}.")

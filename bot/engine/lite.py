@@ -1,0 +1,91 @@
+"""The default engine: Magenta's official TFLite networks run by OpenVINO at any output size."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bot.engine.base import WeightedStyle, check_strength, normalised_weights
+from bot.engine.openvino_net import STYLE_SIDE, PredictionNetwork, TransferNetwork
+from bot.engine.vectors import VectorCache, apply_strength, blend
+from bot.imaging import from_float_array, pad_to_multiple, style_square, to_float_array
+
+# Content is padded up to a multiple of this, so a stream of photos of slightly
+# different sizes reuses a few compiled shapes instead of compiling one each.
+SIZE_BUCKET = 64
+
+
+class LiteEngine:
+    """Style vectors from the int8 prediction net; painting by the transfer net (fp16 or int8).
+
+    Strength blends the style vector with the content's own vector, as Magenta's demos do.
+    """
+
+    name = "lite"
+    supports_style_vectors = True
+
+    def __init__(
+        self,
+        prediction_model: Path,
+        transfer_model: Path,
+        *,
+        threads: int | None = None,
+        vector_dir: Path | None = None,
+        compiled_shapes: int = 4,
+        size_bucket: int = SIZE_BUCKET,
+    ) -> None:
+        threads = max(1, threads or os.cpu_count() or 1)
+        self._predict = PredictionNetwork(prediction_model, threads)
+        self._transfer = TransferNetwork(transfer_model, threads, cache_size=compiled_shapes)
+        self._vectors = VectorCache(vector_dir)
+        self._bucket = size_bucket
+
+    def style_vector(self, style: WeightedStyle) -> np.ndarray:
+        """Return the style's 100-d vector, from the cache when it has a key."""
+        if style.key is not None:
+            cached = self._vectors.get(style.key)
+            if cached is not None:
+                return cached
+        vector = self._vector_of(style.load_image(), crop=True)
+        if style.key is not None:
+            self._vectors.put(style.key, vector)
+        return vector
+
+    def _vector_of(self, image: Image.Image, *, crop: bool) -> np.ndarray:
+        if crop:
+            square = style_square(image, STYLE_SIDE)
+        else:
+            square = image.convert("RGB").resize((STYLE_SIDE, STYLE_SIDE), Image.Resampling.BILINEAR)
+        return self._predict(to_float_array(square))
+
+    def stylize(
+        self, content: Image.Image, styles: Sequence[WeightedStyle], strength: float = 1.0
+    ) -> Image.Image:
+        """Paint `content` in the weighted blend of `styles`; output has the content's size."""
+        strength = check_strength(strength)
+        weights = normalised_weights(styles)
+        vector = blend([self.style_vector(style) for style in styles], weights)
+        if strength < 1.0:
+            vector = apply_strength(vector, self._vector_of(content, crop=False), strength)
+        pixels, (height, width) = pad_to_multiple(to_float_array(content), self._bucket)
+        painted = self._transfer(np.ascontiguousarray(pixels), vector)
+        return from_float_array(painted[:height, :width])
+
+    def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
+        """Compute (or load) the vectors of `styles` and compile the commonest shape."""
+        for style in styles:
+            self.style_vector(style)
+        self._transfer.compiled_for(768, 1024)
+
+    @property
+    def compilations(self) -> int:
+        """How many shapes the transfer network has been compiled for so far."""
+        return self._transfer.compilations
+
+    def close(self) -> None:
+        """Drop compiled networks."""
+        self._transfer.clear()
