@@ -1,0 +1,100 @@
+"""Job: one accepted piece of work, its result future and its position notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.jobs.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PositionCallback = Callable[[int], Awaitable[None]]
+
+
+class Job(Generic[T]):
+    """One accepted piece of work; created by JobQueue.submit(), never directly."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        seq: int,
+        user_id: Hashable,
+        fn: Callable[[], T],
+        on_position: PositionCallback | None,
+        timeout: float | None,
+        label: str,
+        future: asyncio.Future[T],
+    ) -> None:
+        # 32 random bits: short enough for replies, unique enough for logs and journals.
+        self.id = secrets.token_hex(4)
+        self.user_id = user_id
+        self.label = label
+        #: 0 = running, n = n-th in line, None = not yet placed or finished.
+        self.position: int | None = None
+        self.started = False
+        self._queue = queue
+        self._seq = seq
+        self._fn = fn
+        self._timeout = timeout
+        self._on_position = on_position
+        self._pending_positions: deque[int] = deque()
+        self._notifier: asyncio.Task[None] | None = None
+        self._future = future
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} user={self.user_id!r} label={self.label!r} pos={self.position}>"
+
+    @property
+    def done(self) -> bool:
+        return self._future.done()
+
+    async def result(self) -> T:
+        """The callable's return value, or its exception, JobTimeout, JobCancelled, ShuttingDown."""
+        # shield: a caller giving up on waiting must not cancel the job itself.
+        return await asyncio.shield(self._future)
+
+    def cancel(self) -> bool:
+        """Drop the job if it is still waiting; False once it has started or finished."""
+        return self._queue._cancel(self)
+
+    def _settle(self, value: Any = None, exc: BaseException | None = None) -> bool:
+        """Resolve result() once; later calls (e.g. a thread returning after a timeout) lose."""
+        if self._future.done():
+            return False
+        self.position = None
+        if exc is None:
+            self._future.set_result(value)
+        else:
+            self._future.set_exception(exc)
+            # Mark it retrieved: the queue logs failures, and nobody may ever await a dropped job.
+            self._future.exception()
+        return True
+
+    def _set_position(self, position: int) -> None:
+        if position == self.position:
+            return
+        self.position = position
+        if self._on_position is None:
+            return
+        # One notifier task per job delivers positions in order, one at a time, so a slow
+        # callback (editing a Discord message) never shows a stale position last.
+        self._pending_positions.append(position)
+        if self._notifier is None or self._notifier.done():
+            self._notifier = self._queue._spawn(self._notify_positions())
+
+    async def _notify_positions(self) -> None:
+        assert self._on_position is not None
+        while self._pending_positions:
+            position = self._pending_positions.popleft()
+            try:
+                await self._on_position(position)
+            except Exception:
+                log.exception("job %s: on_position(%d) failed", self.id, position)
