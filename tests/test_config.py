@@ -57,6 +57,18 @@ def test_defaults():
     assert s.logging.level == "INFO"
 
 
+def test_example_file_gives_exactly_the_defaults():
+    assert load_settings(ROOT / "config.example.toml", env={}) == Settings()
+
+
+def test_example_file_documents_every_setting():
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    for section, rules in _RULES.items():
+        assert f"[{section}]" in text
+        for key in rules:
+            assert f"\n{key} = " in text, f"{section}.{key} is not in config.example.toml"
+
+
 def test_rule_table_matches_the_dataclasses():
     for section, cls in _SECTIONS.items():
         assert list(_RULES[section]) == [f.name for f in dataclasses.fields(cls)]
