@@ -32,10 +32,11 @@ def mirror_dir() -> Path:
 
 @dataclass
 class LoopbackServer:
-    """A live aiohttp server on 127.0.0.1 and the request count per path."""
+    """A live aiohttp server on 127.0.0.1, its request count and User-Agents per path."""
 
     base_url: str
     hits: Counter = field(default_factory=Counter)
+    user_agents: dict = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -54,6 +55,7 @@ def _make_app(mirror: Path, server: LoopbackServer, release: asyncio.Event) -> w
 
     async def count(request: web.Request, handler):
         server.hits[request.path] += 1
+        server.user_agents[request.path] = request.headers.get("User-Agent")
         return await handler(request)
 
     def mirror_file(request: web.Request) -> Path:
@@ -177,4 +179,5 @@ def http_server(mirror_dir: Path):
 def server(http_server: LoopbackServer) -> LoopbackServer:
     """The loopback server with its hit counter reset for this test."""
     http_server.hits.clear()
+    http_server.user_agents.clear()
     return http_server
