@@ -103,7 +103,7 @@ async def _stream(
     label: str,
 ) -> None:
     """Write the body of url to out, enforcing status, size, length and checksum."""
-    request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+    request_headers = {"Accept-Encoding": "identity", **(headers or {}), "User-Agent": USER_AGENT}
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=stall, sock_read=stall)
     digest = hashlib.sha256()
     async with session.get(url, headers=request_headers, timeout=client_timeout) as resp:

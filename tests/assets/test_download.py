@@ -1,5 +1,6 @@
 """download_file against a real loopback HTTP server serving the mirror's files."""
 
+import asyncio
 import hashlib
 import time
 from pathlib import Path
@@ -127,6 +128,30 @@ async def test_stalled_server_times_out(server, session, tmp_path):
     assert_empty(tmp_path)
 
 
+async def test_read_stall_is_detected_before_the_total_timeout(
+    server, session, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("bot.assets.download.STALL_TIMEOUT", 0.3)
+    start = time.monotonic()
+    with pytest.raises(AssetError) as info:
+        await download_file(session, server.url("stall"), tmp_path / MODEL, timeout=10)
+    assert time.monotonic() - start < 5
+    assert str(info.value) == f"Downloading {MODEL} failed: the server sent nothing for 0.3 s."
+    assert_empty(tmp_path)
+
+
+async def test_cancelled_download_leaves_nothing(server, session, tmp_path):
+    task = asyncio.create_task(
+        download_file(session, server.url("stall"), tmp_path / MODEL, timeout=10)
+    )
+    await asyncio.sleep(0.3)
+    assert len(list(tmp_path.iterdir())) == 1  # the temp file, while streaming
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert_empty(tmp_path)
+
+
 async def test_slow_transfer_hits_the_total_timeout(server, session, tmp_path):
     start = time.monotonic()
     with pytest.raises(AssetError) as info:
@@ -162,7 +187,10 @@ async def test_sends_the_user_agent(tmp_path):
         port = runner.addresses[0][1]
         async with aiohttp.ClientSession() as s:
             await download_file(
-                s, f"http://127.0.0.1:{port}/", tmp_path / "f", headers={"X-A": "1"}
+                s,
+                f"http://127.0.0.1:{port}/",
+                tmp_path / "f",
+                headers={"X-A": "1", "User-Agent": "x"},
             )
     finally:
         await runner.cleanup()
