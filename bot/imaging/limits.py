@@ -1,0 +1,43 @@
+"""Size limits for untrusted input images and for stylized output."""
+
+from dataclasses import dataclass, fields
+
+MAX_OUTPUT_SIDE = 2048
+MIN_OUTPUT_SIDE = 64
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """How large an input may be (bytes and pixels) and how large an output is made."""
+
+    max_input_bytes: int = 25 * 1024 * 1024
+    max_input_pixels: int = 40_000_000
+    max_output_side: int = 1024
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{field.name} must be a whole number, not {value!r}.")
+            if value <= 0:
+                raise ValueError(f"{field.name} must be positive, not {value}.")
+        if not MIN_OUTPUT_SIDE <= self.max_output_side <= MAX_OUTPUT_SIDE:
+            raise ValueError(
+                f"max_output_side must be between {MIN_OUTPUT_SIDE} and {MAX_OUTPUT_SIDE}, "
+                f"not {self.max_output_side}."
+            )
+
+
+def describe_bytes(count: int) -> str:
+    """Return a byte count for people, e.g. ``"25 MB"``, ``"512 KB"`` or ``"300 bytes"``."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} byte" if count == 1 else f"{count} bytes"
+
+
+def describe_pixels(count: int) -> str:
+    """Return a pixel count for people, e.g. ``"40 megapixels"`` or ``"900 pixels"``."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}".removesuffix(".0") + " megapixels"
+    return f"{count} pixel" if count == 1 else f"{count} pixels"
