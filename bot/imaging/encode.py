@@ -1,0 +1,110 @@
+"""Encode images as PNG, JPEG or WebP and save them atomically."""
+
+import io
+import os
+import secrets
+from contextlib import suppress
+from pathlib import Path
+
+from PIL import Image
+
+from bot.errors import ImageError
+from bot.imaging.modes import to_rgb
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_PNG_COMPRESS_LEVEL = 6
+_WEBP_METHOD = 4
+_FULL_CHROMA_QUALITY = 90  # from this JPEG quality up, keep colour at full resolution (4:4:4)
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str:
+    """Return the Pillow format name for an output path from its extension."""
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ImageError("Output file must end in .png, .jpg, .jpeg or .webp.")
+    return fmt
+
+
+def encode_image(img: Image.Image, fmt: str, *, quality: int = 92) -> bytes:
+    """Encode ``img`` as ``fmt`` ("PNG", "JPEG" or "WEBP") without metadata; return the bytes."""
+    fmt = fmt.upper()
+    if fmt not in set(FORMATS.values()):
+        raise ValueError(f"fmt must be PNG, JPEG or WEBP, not {fmt!r}.")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be between 1 and 100, not {quality}.")
+    keep_alpha = fmt != "JPEG" and img.mode == "RGBA"
+    pixels = img if img.mode == "RGB" or keep_alpha else to_rgb(img)
+    buffer = io.BytesIO()
+    try:
+        pixels.save(buffer, fmt, **_options(fmt, quality))
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"The image could not be encoded as {fmt}.") from exc
+    return buffer.getvalue()
+
+
+def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
+                      quality: int = 92) -> None:
+    """Encode ``img`` for ``path``'s extension and replace ``path`` with it in one step.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, then renamed
+    over ``path``; on any failure the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    data = encode_image(img, format_for_path(target), quality=quality)
+    folder = target.parent
+    fd, temp = _create_temp(folder, target.name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException as exc:
+        with suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            reason = f" ({exc.strerror})" if exc.strerror else ""
+            raise ImageError(f"The image could not be saved to “{target}”{reason}.") from exc
+        raise
+    _sync_folder(folder)
+
+
+def _options(fmt: str, quality: int) -> dict[str, object]:
+    if fmt == "PNG":
+        return {"optimize": False, "compress_level": _PNG_COMPRESS_LEVEL}
+    if fmt == "JPEG":
+        subsampling = 0 if quality >= _FULL_CHROMA_QUALITY else 2  # 4:4:4, else 4:2:0
+        return {"quality": quality, "subsampling": subsampling, "progressive": True}
+    return {"quality": quality, "method": _WEBP_METHOD}
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """Create a new, empty, hidden file beside the target (normal permissions via umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise ImageError(f"The folder “{folder}” does not exist.") from exc
+        except PermissionError as exc:
+            raise ImageError(f"There is no permission to write to the folder “{folder}”.") from exc
+        except OSError as exc:
+            reason = f" ({exc.strerror})" if exc.strerror else ""
+            raise ImageError(f"The image could not be saved in “{folder}”{reason}.") from exc
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the rename to disk where the platform allows opening folders."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
