@@ -1,0 +1,52 @@
+"""Loopback fake Discord (REST + gateway + CDN on 127.0.0.1) for driving a real discord.py bot.
+
+Typical test (the `fake_discord` fixture from fakediscord.fixtures starts it and patches
+discord.py's URLs)::
+
+    async def test_echo(fake_discord):
+        bot = make_bot()                               # any discord.Client / commands.Bot
+        async with fake_discord.running(bot):          # login, READY, GUILD_CREATE, on_ready
+            img = fake_discord.add_attachment(png_bytes, "cat.png")
+            await fake_discord.send_message("!echo", attachments=[img])
+            upload = await fake_discord.next_upload()  # SentMessage with .files[i].data
+        fake_discord.assert_clean()                    # no unknown routes, no fake errors
+"""
+
+from .client import patch_discord, run_bot
+from .faults import Faults, RouteFault
+from .server import FakeDiscord, SentInteraction
+from .state import (
+    CommandSync,
+    DeletedMessage,
+    GatewayRecord,
+    HeartbeatRecord,
+    ReactionCall,
+    Record,
+    RequestRecord,
+    SentMessage,
+    ServerError,
+    TypingCall,
+    UploadedFile,
+    WaitTimeout,
+)
+
+__all__ = [
+    "CommandSync",
+    "DeletedMessage",
+    "FakeDiscord",
+    "Faults",
+    "GatewayRecord",
+    "HeartbeatRecord",
+    "ReactionCall",
+    "Record",
+    "RequestRecord",
+    "RouteFault",
+    "SentInteraction",
+    "SentMessage",
+    "ServerError",
+    "TypingCall",
+    "UploadedFile",
+    "WaitTimeout",
+    "patch_discord",
+    "run_bot",
+]

@@ -1,0 +1,29 @@
+"""Pytest fixture `fake_discord`: a started FakeDiscord with discord.py pointed at it.
+
+Use it from tests/conftest.py with ``from fakediscord.fixtures import fake_discord  # noqa: F401``
+(pytest puts tests/ on sys.path, so the package imports as ``fakediscord``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from .server import FakeDiscord
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A started FakeDiscord (heartbeat 0.25 s) with Route/gateway/CDN URLs patched, then restored.
+
+    Runs in the test's own event loop (the project default for fixtures is the session loop,
+    which would not be able to talk to a bot started inside the test).
+    """
+    fake = FakeDiscord(heartbeat_interval=0.25)
+    await fake.start()
+    try:
+        with fake.patch():
+            yield fake
+    finally:
+        await fake.close()
