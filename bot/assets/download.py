@@ -1,5 +1,7 @@
 """Download one file atomically: stream to a temp file, check size and SHA-256, then rename."""
 
+from __future__ import annotations
+
 import asyncio
 import hashlib
 import os
@@ -7,14 +9,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
-import aiohttp
 from tqdm import tqdm
 
 from bot import __version__
 from bot.errors import AssetError
+
+if TYPE_CHECKING:  # aiohttp costs ~0.2 s to import; only downloads need it
+    import aiohttp
 
 USER_AGENT = (
     f"stylebot/{__version__} (https://github.com/stylebot/stylebot; Discord style-transfer bot)"
@@ -45,6 +49,8 @@ async def download_file(
     headers: dict | None = None,
 ) -> Path:
     """Fetch url into dest; on any failure leave nothing behind and raise AssetError."""
+    import aiohttp
+
     dest = Path(dest)
     stall = min(timeout, STALL_TIMEOUT)
     state = _Transfer()
@@ -75,6 +81,8 @@ def _reason(
     exc: Exception, state: _Transfer, url: str, folder: Path, timeout: float, stall: float
 ) -> str:
     """Word why a download failed, as the end of one sentence."""
+    import aiohttp
+
     if isinstance(exc, _Failed):
         return str(exc)
     if isinstance(exc, aiohttp.ServerTimeoutError):  # connect or read stall, before TimeoutError
@@ -103,6 +111,8 @@ async def _stream(
     label: str,
 ) -> None:
     """Write the body of url to out, enforcing status, size, length and checksum."""
+    import aiohttp
+
     request_headers = {"Accept-Encoding": "identity", **(headers or {}), "User-Agent": USER_AGENT}
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=stall, sock_read=stall)
     digest = hashlib.sha256()

@@ -1,5 +1,7 @@
 """Find a model file or preset image: local path, cache, offline mirror, then download."""
 
+from __future__ import annotations
+
 import asyncio
 import hashlib
 import os
@@ -8,8 +10,8 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiohttp
 from PIL import Image, ImageOps
 
 from bot.assets.download import USER_AGENT, download_file
@@ -17,6 +19,9 @@ from bot.assets.models import ModelFile
 from bot.assets.paths import default_cache_dir, mirror_dir_from_env
 from bot.assets.presets import Preset
 from bot.errors import AssetError
+
+if TYPE_CHECKING:  # aiohttp costs ~0.2 s to import; only downloads need it
+    import aiohttp
 
 PRESET_MAX_SIDE = 1024
 PRESET_JPEG_QUALITY = 92
@@ -70,6 +75,8 @@ async def _session(session: aiohttp.ClientSession | None) -> AsyncIterator[aioht
     if session is not None:
         yield session
         return
+    import aiohttp
+
     async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as own:
         yield own
 

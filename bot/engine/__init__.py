@@ -20,6 +20,7 @@ def create_engine(
     hub_handle: str | None = None,
     threads: int | None = None,
     vector_dir: Path | None = None,
+    compile_cache: Path | None = None,
 ) -> Engine:
     """Build the named engine; only `hub` imports TensorFlow, and only when chosen."""
     if name == "lite":
@@ -28,7 +29,11 @@ def create_engine(
         from bot.engine.lite import LiteEngine
 
         return LiteEngine(
-            prediction_model, transfer_model, threads=threads, vector_dir=vector_dir
+            prediction_model,
+            transfer_model,
+            threads=threads,
+            vector_dir=vector_dir,
+            compile_cache=compile_cache,
         )
     if name == "hub":
         from bot.engine.hub import DEFAULT_HUB_HANDLE, HubEngine

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from bot.engine.base import WeightedStyle, check_strength, normalised_weights
-from bot.engine.openvino_net import STYLE_SIDE, PredictionNetwork, TransferNetwork
+from bot.engine.openvino_net import STYLE_SIDE, PredictionNetwork, TransferNetwork, make_core
 from bot.engine.vectors import VectorCache, apply_strength, blend
 from bot.imaging import from_float_array, pad_to_multiple, style_square, to_float_array
 
@@ -35,12 +35,14 @@ class LiteEngine:
         *,
         threads: int | None = None,
         vector_dir: Path | None = None,
+        compile_cache: Path | None = None,
         compiled_shapes: int = 4,
         size_bucket: int = SIZE_BUCKET,
     ) -> None:
         threads = max(1, threads or os.cpu_count() or 1)
-        self._predict = PredictionNetwork(prediction_model, threads)
-        self._transfer = TransferNetwork(transfer_model, threads, cache_size=compiled_shapes)
+        core = make_core(compile_cache)
+        self._predict = PredictionNetwork(core, prediction_model, threads)
+        self._transfer = TransferNetwork(core, transfer_model, threads, cache_size=compiled_shapes)
         self._vectors = VectorCache(vector_dir)
         self._bucket = size_bucket
 
@@ -59,7 +61,7 @@ class LiteEngine:
         if crop:
             square = style_square(image, STYLE_SIDE)
         else:
-            square = image.convert("RGB").resize((STYLE_SIDE, STYLE_SIDE), Image.Resampling.BILINEAR)
+            square = image.resize((STYLE_SIDE, STYLE_SIDE), Image.Resampling.BILINEAR)
         return self._predict(to_float_array(square))
 
     def stylize(
@@ -77,6 +79,7 @@ class LiteEngine:
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
         """Compute (or load) the vectors of `styles` and compile the commonest shape."""
+        self._predict.compiled()
         for style in styles:
             self.style_vector(style)
         self._transfer.compiled_for(768, 1024)

@@ -22,8 +22,27 @@ NATIVE_SIDE = 384
 SIZE_MULTIPLE = 4
 
 
-def _core() -> ov.Core:
-    return ov.Core()
+# Compiled networks OpenVINO keeps on disk (one per shape); the oldest are pruned past this.
+COMPILE_CACHE_FILES = 48
+
+
+def make_core(compile_cache: Path | None = None) -> ov.Core:
+    """An OpenVINO core; with a folder, compiled networks are cached there across runs."""
+    core = ov.Core()
+    if compile_cache is not None:
+        try:
+            compile_cache.mkdir(parents=True, exist_ok=True)
+            _prune(compile_cache, COMPILE_CACHE_FILES)
+            core.set_property({"CACHE_DIR": str(compile_cache)})
+        except OSError:
+            pass  # the compile cache only saves time; without it everything still works
+    return core
+
+
+def _prune(folder: Path, keep: int) -> None:
+    blobs = sorted(folder.glob("*.blob"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in blobs[keep:]:
+        stale.unlink(missing_ok=True)
 
 
 def _compile(core: ov.Core, model: ov.Model, threads: int) -> ov.CompiledModel:
@@ -39,27 +58,39 @@ def _read(core: ov.Core, path: Path) -> ov.Model:
 
 
 class PredictionNetwork:
-    """The style network: a 256x256 style image in, its 100-d style vector out."""
+    """The style network: a 256x256 style image in, its 100-d style vector out.
 
-    def __init__(self, path: Path, threads: int) -> None:
-        core = _core()
-        self._compiled = _compile(core, _read(core, path), threads)
-        self._output = self._compiled.output(BOTTLENECK)
+    It is compiled on first use: a run whose style vectors are all cached never needs it.
+    """
+
+    def __init__(self, core: ov.Core, path: Path, threads: int) -> None:
+        self._core = core
+        self._model = _read(core, path)
+        self._threads = threads
+        self._compiled: ov.CompiledModel | None = None
+        self._lock = threading.Lock()
+
+    def compiled(self) -> ov.CompiledModel:
+        """The compiled network, compiling it the first time."""
+        with self._lock:
+            if self._compiled is None:
+                self._compiled = _compile(self._core, self._model, self._threads)
+            return self._compiled
 
     def __call__(self, style: np.ndarray) -> np.ndarray:
         """Map a float32 256x256x3 image in [0, 1] to a float32 vector of 100."""
         if style.shape != (STYLE_SIDE, STYLE_SIDE, 3):
             raise EngineError(f"The style network takes 256x256 RGB, not {style.shape}.")
-        request = self._compiled.create_infer_request()
+        request = self.compiled().create_infer_request()
         request.infer({STYLE_INPUT: style[np.newaxis]})
-        return request.get_tensor(self._output).data.reshape(-1).copy()
+        return request.get_tensor(BOTTLENECK).data.reshape(-1).copy()
 
 
 class TransferNetwork:
     """The transfer network, compiled on demand per output shape and kept in an LRU cache."""
 
-    def __init__(self, path: Path, threads: int, cache_size: int = 4) -> None:
-        self._core = _core()
+    def __init__(self, core: ov.Core, path: Path, threads: int, cache_size: int = 4) -> None:
+        self._core = core
         self._model = _read(self._core, path)
         self._threads = threads
         self._cache_size = max(1, cache_size)

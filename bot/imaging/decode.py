@@ -66,6 +66,12 @@ def decode_image(data: bytes, limits: ImageLimits, *, what: str = "image") -> Im
 def read_image_file(path: str | os.PathLike[str], limits: ImageLimits, *,
                     what: str = "image") -> Image.Image:
     """Read and decode an image file, refusing it by its size before reading it."""
+    return decode_image(read_image_bytes(path, limits, what=what), limits, what=what)
+
+
+def read_image_bytes(path: str | os.PathLike[str], limits: ImageLimits, *,
+                     what: str = "image") -> bytes:
+    """Read an image file's bytes, refusing a missing file or one over the byte limit."""
     shown = os.fspath(path)
     try:
         info = os.stat(path)
@@ -82,7 +88,7 @@ def read_image_file(path: str | os.PathLike[str], limits: ImageLimits, *,
             data = handle.read(limits.max_input_bytes + 1)
     except OSError as exc:
         raise ImageError(f"The {what} file “{shown}” could not be read.") from exc
-    return decode_image(data, limits, what=what)
+    return data
 
 
 def _open(buffer: io.BytesIO) -> Image.Image:

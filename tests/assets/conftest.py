@@ -1,8 +1,7 @@
-"""Fixtures for the asset tests: the offline mirror and a loopback HTTP server."""
+"""Fixtures for the asset tests: a loopback HTTP server serving the mirror (tests/conftest.py)."""
 
 import asyncio
 import io
-import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,23 +10,6 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from PIL import Image
-
-
-@pytest.fixture(scope="session")
-def mirror_dir() -> Path:
-    """The offline mirror from $STYLEBOT_MIRROR; fails (never skips) when it is missing."""
-    value = os.environ.get("STYLEBOT_MIRROR", "").strip()
-    if not value:
-        pytest.fail(
-            "STYLEBOT_MIRROR is not set: point it at the offline mirror of the model files "
-            "and preset paintings (a folder with models/ and presets/), "
-            "e.g. STYLEBOT_MIRROR=/work/shared."
-        )
-    root = Path(value).expanduser().absolute()
-    missing = [sub for sub in ("models", "presets") if not (root / sub).is_dir()]
-    if missing:
-        pytest.fail(f"STYLEBOT_MIRROR={value} has no {' or '.join(missing)}/ folder.")
-    return root
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""One stylization: styles from bytes or files, content capped, painted, colours optionally kept."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from bot.engine import Engine, WeightedStyle
+from bot.imaging import ImageLimits, decode_image, fit_long_side, keep_colours, read_image_bytes
+
+
+@dataclass(frozen=True)
+class StylizeOptions:
+    """How to paint: style strength in [0, 1], colour handling and the output's long side."""
+
+    strength: float = 1.0
+    keep_colours: bool = False
+    max_side: int = 1024
+
+
+def style_from_bytes(
+    data: bytes, limits: ImageLimits, *, weight: float = 1.0, what: str = "style image"
+) -> WeightedStyle:
+    """A style keyed by its bytes' hash, decoded only if its vector is not cached yet."""
+    digest = hashlib.sha256(data).hexdigest()
+    return WeightedStyle(
+        image=lambda: decode_image(data, limits, what=what), weight=weight, key=f"sha256:{digest}"
+    )
+
+
+def style_from_file(
+    path: Path, limits: ImageLimits, *, weight: float = 1.0, what: str = "style image"
+) -> WeightedStyle:
+    """A style from an image file, keyed by its content so renamed copies share a vector."""
+    data = read_image_bytes(path, limits, what=what)
+    return style_from_bytes(data, limits, weight=weight, what=what)
+
+
+def stylize(
+    engine: Engine, content: Image.Image, styles: Sequence[WeightedStyle], options: StylizeOptions
+) -> Image.Image:
+    """Cap the content's size, paint it, and keep its colours if asked."""
+    capped = fit_long_side(content, options.max_side)
+    painted = engine.stylize(capped, styles, options.strength)
+    return keep_colours(painted, capped) if options.keep_colours else painted

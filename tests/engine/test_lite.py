@@ -1,0 +1,158 @@
+"""The lite engine on the real Magenta weights: sizes, determinism, styles, strength, blends."""
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from bot.engine import WeightedStyle
+from bot.engine.openvino_net import BOTTLENECK, CONTENT_INPUT
+from bot.errors import EngineError
+from bot.imaging import to_float_array
+from tests.engine.stats import distance, mean_abs_diff
+
+
+@pytest.fixture(scope="module")
+def styles(preset_image):
+    return {
+        slug: WeightedStyle(preset_image(slug), key=f"test:{slug}")
+        for slug in ("starry-night", "great-wave", "the-scream")
+    }
+
+
+@pytest.mark.parametrize("size", [(333, 517), (1024, 768), (2048, 97), (1, 5), (64, 64)])
+def test_output_has_the_content_size(lite_engine, styles, photo, size):
+    content = photo("coffee", size)
+    out = lite_engine.stylize(content, [styles["starry-night"]])
+    assert out.size == size
+    assert out.mode == "RGB"
+
+
+def test_output_values_are_sane_and_deterministic(lite_engine, styles, photo):
+    content = photo("chelsea")
+    first = np.asarray(lite_engine.stylize(content, [styles["great-wave"]]))
+    second = np.asarray(lite_engine.stylize(content, [styles["great-wave"]]))
+    assert np.array_equal(first, second)
+    assert 20 < first.mean() < 235
+    assert first.std() > 20  # a picture, not a flat colour
+
+
+def test_different_styles_give_clearly_different_paintings(lite_engine, styles, photo):
+    content = photo("chelsea")
+    starry = lite_engine.stylize(content, [styles["starry-night"]])
+    wave = lite_engine.stylize(content, [styles["great-wave"]])
+    assert mean_abs_diff(starry, wave) > 0.08
+    assert distance(starry, wave) > 0.15
+
+
+def test_strength_zero_stays_close_to_the_content(lite_engine, styles, photo):
+    content = photo("chelsea")
+    weak = lite_engine.stylize(content, [styles["starry-night"]], strength=0.0)
+    half = lite_engine.stylize(content, [styles["starry-night"]], strength=0.5)
+    full = lite_engine.stylize(content, [styles["starry-night"]], strength=1.0)
+    assert mean_abs_diff(weak, content) < 0.12
+    assert mean_abs_diff(weak, content) < mean_abs_diff(half, content) < mean_abs_diff(
+        full, content
+    )
+    assert mean_abs_diff(full, content) > 0.15
+
+
+def test_a_two_style_blend_lies_between_its_parts(lite_engine, styles, photo):
+    content = photo("chelsea")
+    starry, scream = styles["starry-night"], styles["the-scream"]
+    a = lite_engine.stylize(content, [starry])
+    b = lite_engine.stylize(content, [scream])
+    blend = lite_engine.stylize(content, [starry, scream])
+    apart = distance(a, b)
+    assert distance(blend, a) < apart and distance(blend, b) < apart
+    # weights pull the blend towards the heavier style
+    heavy_a = lite_engine.stylize(content, [replace(starry, weight=4.0), scream])
+    assert distance(heavy_a, a) < distance(blend, a)
+
+
+def test_patched_network_is_the_official_network(lite_engine, styles, model_paths, photo):
+    """At 384x384 the patched model equals the untouched file; at 768x1024 it paints alike."""
+    vector = lite_engine.style_vector(styles["starry-night"])
+    content = to_float_array(photo("astronaut", (1024, 768)))
+    crop = np.ascontiguousarray(content[:384, :384])
+
+    core = ov.Core()
+    official = core.compile_model(core.read_model(str(model_paths[1])), "CPU")
+    request = official.create_infer_request()
+    request.infer({CONTENT_INPUT: crop[None], BOTTLENECK: vector.reshape(1, 1, 1, -1)})
+    native = request.get_output_tensor(0).data[0].copy()
+
+    patched_native = lite_engine._transfer(crop, vector)
+    assert np.abs(patched_native - native).max() < 1e-4
+
+    large = lite_engine._transfer(content, vector)
+    assert large.shape == (768, 1024, 3)
+    # Same network: on the shared region (borders excluded) the paintings correlate strongly.
+    a, b = large[32:352, 32:352].ravel(), native[32:352, 32:352].ravel()
+    assert np.corrcoef(a, b)[0, 1] > 0.8
+    assert np.abs(a.mean() - b.mean()) < 0.05
+
+
+def test_style_vectors_are_cached_on_disk(model_paths, preset_image, tmp_path):
+    from bot.engine.lite import LiteEngine
+
+    style = WeightedStyle(lambda: preset_image("udnie"), key="preset:udnie")
+    first = LiteEngine(*model_paths, threads=1, vector_dir=tmp_path).style_vector(style)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+
+    def never_loaded():
+        raise AssertionError("a cached style must not be decoded again")
+
+    second = LiteEngine(*model_paths, threads=1, vector_dir=tmp_path).style_vector(
+        WeightedStyle(never_loaded, key="preset:udnie")
+    )
+    assert np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("strength", [-0.1, 1.5, float("nan")])
+def test_strength_outside_zero_to_one_is_refused(lite_engine, styles, photo, strength):
+    with pytest.raises(EngineError, match="Strength must be between 0 and 1"):
+        lite_engine.stylize(photo("chelsea", (64, 64)), [styles["great-wave"]], strength)
+
+
+def test_bad_weights_and_no_styles_are_refused(lite_engine, styles, photo):
+    content = photo("chelsea", (64, 64))
+    with pytest.raises(EngineError, match="At least one style"):
+        lite_engine.stylize(content, [])
+    bad = WeightedStyle(styles["great-wave"].image, weight=0.0)
+    with pytest.raises(EngineError, match="positive"):
+        lite_engine.stylize(content, [bad])
+
+
+def test_compiled_shapes_are_bucketed_and_reused(lite_engine, styles, photo):
+    before = lite_engine.compilations
+    for size in [(300, 200), (310, 210), (320, 250)]:  # all pad to 320x256
+        lite_engine.stylize(photo("coffee", size), [styles["great-wave"]])
+    assert lite_engine.compilations - before <= 1
+
+
+def test_lite_path_sends_no_telemetry_and_imports_no_tensorflow(model_paths, tmp_path):
+    """Plain `import openvino` sends a usage event and writes ~/intel; ours must not."""
+    code = f"""
+import socket, sys
+connects = []
+socket.socket.connect = lambda self, address: connects.append(address)
+socket.socket.connect_ex = lambda self, address: connects.append(address) or 0
+from PIL import Image
+from bot.engine import WeightedStyle, create_engine
+engine = create_engine("lite", prediction_model={str(model_paths[0])!r},
+                       transfer_model={str(model_paths[1])!r}, threads=1)
+engine.stylize(Image.new("RGB", (64, 48), "white"), [WeightedStyle(Image.new("RGB", (80, 80)))])
+heavy = [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tensorflow_hub", "discord")]
+print(heavy, sys.modules.get("openvino_telemetry"), connects)
+"""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] None []"
+    assert list(tmp_path.iterdir()) == []  # no ~/intel consent, client-id or stats files
