@@ -1,0 +1,100 @@
+"""The `stylebot` command: stylize, presets, download and run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.errors import StylebotError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+
+class UsageError(StylebotError):
+    """Command-line arguments that parse but make no sense together (exit code 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="stylebot", description="Paint photos in the style of artworks."
+    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (default $STYLEBOT_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stylize = commands.add_parser("stylize", help="paint one photo in one or more styles")
+    stylize.add_argument("content", nargs="?", type=Path, help="the photo to paint")
+    stylize.add_argument("-c", "--content", dest="content_opt", type=Path, metavar="CONTENT",
+                         help="the photo to paint (instead of the positional argument)")
+    stylize.add_argument("-s", "--style", action="append", required=True, metavar="STYLE",
+                         help="a style image path or preset name; repeat to blend styles")
+    stylize.add_argument("-o", "--output", type=Path, required=True,
+                         help="output file: .png, .jpg, .jpeg or .webp")
+    stylize.add_argument("--weights", help="comma-separated weights for the styles, e.g. 2,1")
+    stylize.add_argument("--strength", type=float, default=1.0,
+                         help="style strength from 0 (the photo) to 1 (full style); default 1")
+    stylize.add_argument("--keep-colors", "--keep-colours", dest="keep_colours",
+                         action="store_true", help="keep the photo's colours, take the style's "
+                         "brushwork")
+    stylize.add_argument("--max-size", type=int, metavar="PX",
+                         help="cap on the output's long side (never upscaled; at most 2048)")
+    stylize.add_argument("--engine", choices=("lite", "hub"), help="stylization engine")
+    stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
+    stylize.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+
+    commands.add_parser("presets", help="list the preset styles")
+    commands.add_parser("download", help="fetch the model files and preset images")
+    run = commands.add_parser("run", help="run the Discord bot")
+    run.add_argument("--config", dest="run_config", type=Path, metavar="FILE",
+                     help="TOML settings file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"stylebot: error: {exc}", file=sys.stderr)
+        return 2
+    except StylebotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user, never a traceback
+        print(f"error: unexpected {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no details"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+
+    settings = load_settings(getattr(args, "run_config", None) or args.config)
+    if args.command == "stylize":
+        from bot.commands.stylize import run_stylize
+
+        return run_stylize(args, settings)
+    if args.command == "presets":
+        from bot.commands.presets import run_presets
+
+        return run_presets(settings)
+    if args.command == "download":
+        from bot.commands.download import run_download
+
+        return run_download(settings)
+    from bot.commands.run import run_bot
+
+    return run_bot(settings, args.run_config or args.config)
+

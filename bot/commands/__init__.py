@@ -1,0 +1,1 @@
+"""The `stylebot` subcommands, one module each."""

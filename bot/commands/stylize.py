@@ -1,0 +1,98 @@
+"""`stylebot stylize`: paint one photo offline and write it atomically."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.engine import Engine, WeightedStyle
+from bot.engine.base import check_strength
+from bot.imaging import (
+    MAX_OUTPUT_SIDE,
+    ImageLimits,
+    format_for_path,
+    read_image_file,
+    save_image_atomic,
+)
+from bot.pipeline import StylizeOptions, style_from_file, stylize
+from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
+
+
+def _usage(message: str):
+    from bot.cli import UsageError
+
+    return UsageError(message)
+
+
+def parse_weights(text: str | None, count: int) -> list[float]:
+    """Parse `--weights 2,1` into one positive weight per style (all 1 when absent)."""
+    if text is None:
+        return [1.0] * count
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise _usage(f"--weights must be numbers separated by commas, not {text!r}.") from None
+    if len(weights) != count:
+        raise _usage(f"--weights gives {len(weights)} weights for {count} styles.")
+    if any(not w > 0 for w in weights):
+        raise _usage("--weights must all be positive.")
+    return weights
+
+
+def _looks_like_path(text: str) -> bool:
+    return Path(text).suffix.lower() in {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp",
+                                         ".tif", ".tiff"} or "/" in text or "\\" in text
+
+
+async def _styles(
+    args: argparse.Namespace, settings: Settings, limits: ImageLimits, weights: list[float]
+) -> tuple[list[WeightedStyle], Engine]:
+    resolver = make_resolver(settings, progress=sys.stderr.isatty())
+    catalog = make_catalog(settings)
+    styles = []
+    for text, weight in zip(args.style, weights, strict=True):
+        path = Path(text)
+        if path.exists() or _looks_like_path(text):
+            styles.append(await asyncio.to_thread(style_from_file, path, limits, weight=weight))
+        else:
+            preset = catalog.get(text)
+            styles.append(await preset_style(resolver, preset, limits, weight=weight))
+    engine = await load_engine(
+        settings, resolver, name=args.engine, hub_handle=args.hub_handle, threads=args.threads
+    )
+    return styles, engine
+
+
+def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate everything cheap first, then load the engine, paint and write the output."""
+    start = time.perf_counter()
+    content_path = args.content_opt or args.content
+    if content_path is None:
+        raise _usage("give the photo to paint, as CONTENT or with -c.")
+    if args.content_opt and args.content:
+        raise _usage("give the photo once, either as CONTENT or with -c, not both.")
+    max_side = args.max_size or settings.limits.default_output_side
+    if not 1 <= max_side <= MAX_OUTPUT_SIDE:
+        raise _usage(f"--max-size must be from 1 to {MAX_OUTPUT_SIDE}.")
+    if args.threads is not None and args.threads < 1:
+        raise _usage("--threads must be at least 1.")
+    weights = parse_weights(args.weights, len(args.style))
+    format_for_path(args.output)
+    options = StylizeOptions(strength=args.strength, keep_colours=args.keep_colours,
+                             max_side=max_side)
+    check_strength(args.strength)
+    limits = settings.image_limits()
+    content = read_image_file(content_path, limits, what="photo")
+    styles, engine = asyncio.run(_styles(args, settings, limits, weights))
+    try:
+        painted = stylize(engine, content, styles, options)
+    finally:
+        engine.close()
+    save_image_atomic(painted, args.output)
+    seconds = time.perf_counter() - start
+    print(f"Wrote {args.output} ({painted.width}x{painted.height}) in {seconds:.2f} s.")
+    return 0
