@@ -14,6 +14,7 @@ from typing import Any
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
+ADMINISTRATOR = 1 << 3
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
@@ -125,6 +126,11 @@ def member(user_payload: dict[str, Any], roles: list[int] | tuple[int, ...] = ()
     if permissions is not None:
         data["permissions"] = str(permissions)
     return data
+
+
+def without_user(member_payload: dict[str, Any]) -> dict[str, Any]:
+    """A member payload minus its `user` (the shape inside messages and resolved data)."""
+    return {k: v for k, v in member_payload.items() if k != "user"}
 
 
 def role(role_id: int, name: str, permissions: int, *, position: int = 0,

@@ -208,7 +208,8 @@ class RestApi:
         if channel_id not in self.world.channels:
             return unknown("Channel", 10003)
         payload, files = await read_body(request)
-        if (failure := self._upload_fault(files)) or (
+        if (failure := self.fake.check_permissions(channel_id, files=bool(files))) or (
+            failure := self._upload_fault(files)) or (
             failure := self.fake.validate_message(payload, files, creating=True)
         ):
             return failure

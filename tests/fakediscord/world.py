@@ -100,6 +100,17 @@ class World:
                 return m
         return None
 
+    def bot_permissions(self, guild_id: int | None = None) -> int:
+        """The bot's guild-level permissions (OR of @everyone and its roles; no overwrites)."""
+        guild = self.guilds[guild_id or self.guild_id]
+        member = self.member_of(self.bot_user["id"], int(guild["id"])) or {"roles": []}
+        wanted = {guild["id"], *member["roles"]}
+        perms = 0
+        for r in guild["roles"]:
+            if r["id"] in wanted:
+                perms |= int(r["permissions"])
+        return perms
+
     def add_channel(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
         """Create a text channel in a guild (default guild)."""
         guild = self.guilds[guild_id or self.guild_id]
