@@ -1,15 +1,19 @@
 """Loopback fake Discord (REST + gateway + CDN on 127.0.0.1) for driving a real discord.py bot.
 
-Typical test (the `fake_discord` fixture from fakediscord.fixtures starts it and patches
-discord.py's URLs)::
+The `fake_discord` fixture (fixtures.py) starts a FakeDiscord and patches discord.py's REST
+base, default gateway and CDN base to it::
 
     async def test_echo(fake_discord):
         bot = make_bot()                               # any discord.Client / commands.Bot
         async with fake_discord.running(bot):          # login, READY, GUILD_CREATE, on_ready
             img = fake_discord.add_attachment(png_bytes, "cat.png")
             await fake_discord.send_message("!echo", attachments=[img])
-            upload = await fake_discord.next_upload()  # SentMessage with .files[i].data
+            upload = await fake_discord.next_upload()  # SentMessage; upload.file.data is bytes
         fake_discord.assert_clean()                    # no unknown routes, no fake errors
+
+Modules: server (FakeDiscord), actions (acting as users), recorded (records and waits),
+messages (bot message bodies), rest (REST routes), gateway, cdn, faults, state (record types),
+world (guild/channels/users), payloads (JSON builders), client (URL patch, run_bot).
 """
 
 from .client import patch_discord, run_bot

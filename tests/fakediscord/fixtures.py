@@ -1,7 +1,8 @@
 """Pytest fixture `fake_discord`: a started FakeDiscord with discord.py pointed at it.
 
-Use it from tests/conftest.py with ``from fakediscord.fixtures import fake_discord  # noqa: F401``
-(pytest puts tests/ on sys.path, so the package imports as ``fakediscord``).
+Use it from tests/conftest.py with
+``from tests.fakediscord.fixtures import fake_discord  # noqa: F401``
+(``fakediscord.fixtures`` instead if tests/ is not a package).
 """
 
 from __future__ import annotations

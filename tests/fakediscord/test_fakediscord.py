@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from . import FakeDiscord, RequestRecord, WaitTimeout, fixtures, payloads
+from . import FakeDiscord, GatewayRecord, RequestRecord, WaitTimeout, fixtures, payloads
 
 fake_discord = fixtures.fake_discord
 
@@ -359,4 +359,27 @@ async def test_interaction_deadline_and_double_ack(fake_discord: FakeDiscord) ->
     url = f"{fake_discord.api_base}/interactions/{answered.id}/{answered.token}/callback"
     async with aiohttp.ClientSession() as http, http.post(url, json={"type": 5}) as resp:
         assert resp.status == 400 and (await resp.json())["code"] == 40060
+    fake_discord.assert_clean()
+
+
+async def test_permissions_upload_500_and_heartbeats(fake_discord: FakeDiscord) -> None:
+    async with fake_discord.running(make_bot()) as bot:
+        channel = bot.get_channel(fake_discord.channel_id)
+        no_files = payloads.DEFAULT_PERMISSIONS & ~payloads.ATTACH_FILES
+        await fake_discord.set_bot_permissions(no_files)
+        with pytest.raises(discord.Forbidden):
+            await channel.send(file=discord.File(io.BytesIO(PNG), "x.png"))
+        await channel.send("text still allowed")
+        assert not channel.permissions_for(channel.guild.me).attach_files
+
+        await fake_discord.set_bot_permissions(payloads.DEFAULT_PERMISSIONS)
+        fake_discord.faults.upload_500_count = 1
+        await channel.send(file=discord.File(io.BytesIO(PNG), "y.png"))  # retried after ~1 s
+        upload = await fake_discord.next_upload()
+        assert upload.file.filename == "y.png"
+        statuses = [r.status for r in fake_discord.requests if r.method == "POST"]
+        assert statuses == [403, 200, 500, 200]
+        gap = fake_discord.gateway.max_heartbeat_gap()
+        assert 0 < gap < 4 * fake_discord.gateway.heartbeat_interval
+        await fake_discord.wait_for(lambda r: r.event == "connect", kind=GatewayRecord)
     fake_discord.assert_clean()
