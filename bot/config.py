@@ -90,6 +90,7 @@ class LimitSettings:
     download_timeout: float = 20.0
     job_timeout: float = 120.0
     max_styles: int = 4
+    max_upload_bytes: int = 0  # 0 = whatever Discord allows in the guild or interaction
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "download_timeout": _seconds(positive=True),
         "job_timeout": _seconds(positive=True),
         "max_styles": _int(1),
+        "max_upload_bytes": _int(0),
     },
     "jobs": {
         "workers": _int(1),

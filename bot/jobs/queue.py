@@ -130,6 +130,12 @@ class JobQueue:
         self._dispatch()
         return job
 
+    def check(self, user_id: Hashable) -> None:
+        """Raise what `submit` would raise for this user now, accepting nothing.
+
+        Callers use it to refuse early, before fetching a job's inputs."""
+        self._check_admission(user_id)
+
     def _check_admission(self, user_id: Hashable) -> None:
         if self._closing:
             raise ShuttingDown()

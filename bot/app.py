@@ -1,0 +1,198 @@
+"""The discord.py bot: shared session, engine, job queue and store, cogs, and error replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.assets import USER_AGENT, AssetResolver, PresetCatalog
+from bot.config import Settings
+from bot.discordio.fetch import FetchPolicy
+from bot.engine import Engine
+from bot.errors import StylebotError
+from bot.jobs import JobQueue
+from bot.library import PresetLibrary
+from bot.recent import RecentResults
+from bot.runtime import load_engine, make_catalog, make_resolver
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.stylize", "bot.cogs.styles", "bot.cogs.presets")
+# How long close() waits for requests to post their last reply after the queue stops.
+REPLY_GRACE = 5.0
+
+
+def intents() -> discord.Intents:
+    """Guild messages with their content (for `!stylize`), nothing privileged beyond that."""
+    wanted = discord.Intents.default()
+    wanted.message_content = True
+    return wanted
+
+
+class StyleBotMixin:
+    """What stylebot adds to commands.Bot; mixed into the plain and the sharded bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        allow_loopback_cdn: bool = False,
+        **options,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned_or(settings.discord.prefix),
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=commands.DefaultHelpCommand(no_category="Other"),
+            description="Paints your photos in the style of famous artworks.",
+            **options,
+        )
+        self.settings = settings
+        self.engine: Engine | None = engine
+        self._owns_engine = engine is None
+        self.session: aiohttp.ClientSession | None = None
+        self.limits = settings.image_limits()
+        self.fetch_policy = FetchPolicy(
+            max_bytes=settings.limits.max_input_bytes,
+            max_pixels=settings.limits.max_input_pixels,
+            timeout=settings.limits.download_timeout,
+            allow_http_loopback=allow_loopback_cdn,
+        )
+        jobs = settings.jobs
+        self.jobs = JobQueue(workers=jobs.workers, max_queue=jobs.max_queue,
+                             per_user=jobs.per_user, cooldown=jobs.cooldown)
+        self.recent = RecentResults(jobs.restyle_ttl)
+        self.resolver: AssetResolver = make_resolver(settings)
+        self.catalog: PresetCatalog = make_catalog(settings)
+        self.store: Store | None = None
+        self.presets: PresetLibrary | None = None
+        self.requests: set[asyncio.Task] = set()
+        self.tree.on_error = self.on_app_command_error
+        self.tree.interaction_check = self.allowed_here  # type: ignore[method-assign]
+        self.add_check(self._allowed_context)
+
+    # -- start-up --------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        """Open the session and store, load and warm the engine, add cogs, sync commands."""
+        self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        data_dir = self.settings.paths.resolved_data_dir()
+        self.store = await asyncio.to_thread(Store, data_dir / "stylebot.sqlite3")
+        if self.engine is None:
+            self.engine = await load_engine(self.settings, self.resolver)
+        self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
+        await self.presets.warm_up(self.engine, self.session)
+        for cog in COGS:
+            await self.load_extension(cog)
+        await self._sync_commands()
+        log.info("ready to take jobs with the %s engine", self.engine.name)
+
+    async def _sync_commands(self) -> None:
+        guild_id = self.settings.discord.test_guild
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d application commands%s", len(synced),
+                 f" to guild {guild_id}" if guild_id else "")
+
+    # -- where the bot may answer ----------------------------------------------------------
+
+    def _allowed(self, guild_id: int | None, channel_id: int | None) -> bool:
+        rules = self.settings.discord
+        if rules.allowed_guilds and guild_id not in rules.allowed_guilds:
+            return False
+        return not rules.allowed_channels or channel_id in rules.allowed_channels
+
+    async def _allowed_context(self, ctx: commands.Context) -> bool:
+        return self._allowed(ctx.guild.id if ctx.guild else None, ctx.channel.id)
+
+    async def allowed_here(self, interaction: discord.Interaction) -> bool:
+        """Application commands answer only in the allowed guilds and channels."""
+        if self._allowed(interaction.guild_id, interaction.channel_id):
+            return True
+        await interaction.response.send_message(
+            "I'm not set up to paint in this channel.", ephemeral=True
+        )
+        return False
+
+    # -- errors ------------------------------------------------------------------------
+
+    async def on_command_error(self, ctx: commands.Context, error: commands.CommandError) -> None:
+        """One friendly sentence for every failed prefix command; unexpected ones are logged."""
+        if isinstance(error, commands.CommandNotFound | commands.DisabledCommand):
+            return
+        if isinstance(error, commands.CheckFailure) and not isinstance(
+            error, commands.MissingPermissions | commands.NoPrivateMessage
+        ):
+            return  # a channel the bot is not allowed in: stay silent
+        await ctx.reply(explain(error), mention_author=True)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The same for slash commands, answered privately."""
+        text = explain(error)
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+    # -- shutting down -------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop taking jobs, let running ones finish within the grace period, then close."""
+        cancelled = await self.jobs.shutdown(self.settings.jobs.grace_period)
+        if cancelled:
+            log.info("told %d queued requests that the bot is restarting", len(cancelled))
+        pending = [task for task in self.requests if task is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=REPLY_GRACE)
+        await super().close()
+        if self.session is not None:
+            await self.session.close()
+        if self.store is not None:
+            self.store.close()
+        if self.engine is not None and self._owns_engine:
+            self.engine.close()
+
+
+class StyleBot(StyleBotMixin, commands.Bot):
+    """stylebot on one gateway connection."""
+
+
+class ShardedStyleBot(StyleBotMixin, commands.AutoShardedBot):
+    """stylebot over several shards, for large communities."""
+
+
+def create_bot(settings: Settings, **options) -> StyleBotMixin:
+    """The plain bot, or the auto-sharded one when `discord.shards` is set."""
+    if settings.discord.shards:
+        return ShardedStyleBot(settings, shard_count=settings.discord.shards, **options)
+    return StyleBot(settings, **options)
+
+
+def explain(error: Exception) -> str:
+    """One sentence for the user; unexpected errors are logged under an id the sentence quotes."""
+    original = getattr(error, "original", None) or getattr(error, "__cause__", None) or error
+    if isinstance(original, StylebotError):
+        return original.message
+    if isinstance(error, commands.MissingPermissions | app_commands.MissingPermissions):
+        return "You need the Manage Server permission to do that."
+    if isinstance(error, commands.NoPrivateMessage | app_commands.NoPrivateMessage):
+        return "That only works in a server."
+    if isinstance(error, commands.UserInputError):
+        return f"{error} See `!help` for examples."
+    error_id = secrets.token_hex(3)
+    log.error("unexpected error %s", error_id, exc_info=original)
+    return f"Something went wrong on my side (error {error_id}); it has been logged."

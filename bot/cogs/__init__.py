@@ -1,0 +1,1 @@
+"""Discord features, one cog each: stylize, styles (the gallery) and presets (custom styles)."""

@@ -1,0 +1,67 @@
+"""`!preset add|remove`: a server's own preset styles (Manage Server permission)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord.ext import commands
+
+from bot.discordio.fetch import check_attachment, fetch_image_bytes
+from bot.errors import StylebotError
+from bot.imaging import decode_image
+from bot.store import InvalidPresetName, validate_preset_name
+
+MAX_CUSTOM_PRESETS = 25
+
+
+class Presets(commands.Cog):
+    """Add and remove this server's own preset styles."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @commands.hybrid_group(name="preset", brief="Manage this server's own presets.")
+    @commands.guild_only()
+    async def preset(self, ctx: commands.Context) -> None:
+        """Add or remove this server's own preset styles (needs Manage Server)."""
+        if ctx.invoked_subcommand is None:
+            await ctx.send_help(ctx.command)
+
+    @preset.command(name="add", usage="<name> (with an image attached)")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    async def add(self, ctx: commands.Context, name: str, image: discord.Attachment) -> None:
+        """Add a preset from an attached image, e.g. `!preset add my-mural`."""
+        await ctx.defer()
+        name = validate_preset_name(name)
+        if name in self.bot.catalog and not self.bot.catalog.get(name).is_custom:
+            raise InvalidPresetName(f"{name} is a built-in preset; choose another name.")
+        count = await asyncio.to_thread(self.bot.store.preset_count, ctx.guild.id)
+        known = await asyncio.to_thread(self.bot.store.preset_image, ctx.guild.id, name)
+        if known is None and count >= MAX_CUSTOM_PRESETS:
+            raise StylebotError(f"This server already has {MAX_CUSTOM_PRESETS} presets; "
+                             "remove one first.")
+        check_attachment(image, self.bot.fetch_policy, what="preset image")
+        data = await fetch_image_bytes(self.bot.session, image.url, self.bot.fetch_policy,
+                                       what="preset image")
+        await asyncio.to_thread(decode_image, data, self.bot.limits, what="preset image")
+        await asyncio.to_thread(self.bot.store.add_preset, ctx.guild.id, name, data,
+                                ctx.author.id)
+        await ctx.reply(f"Added the preset `{name}`; try `!stylize {name}`.")
+
+    @preset.command(name="remove", usage="<name>")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    async def remove(self, ctx: commands.Context, name: str) -> None:
+        """Remove one of this server's presets, e.g. `!preset remove my-mural`."""
+        key = name.strip().lower()
+        removed = await asyncio.to_thread(self.bot.store.remove_preset, ctx.guild.id, key)
+        if removed:
+            await ctx.reply(f"Removed the preset `{key}`.")
+        else:
+            await ctx.reply(f"This server has no preset called `{key[:40]}`.")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Presets(bot))

@@ -1,0 +1,61 @@
+"""`!styles` and `/styles`: a gallery of the presets (one contact sheet) and their list."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import discord
+from discord.ext import commands
+
+from bot.imaging import decode_image, encode_image
+from bot.imaging.sheet import contact_sheet
+
+MAX_LISTED = 60
+
+
+class Styles(commands.Cog):
+    """Browse the preset styles."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self._sheets: dict[tuple[str, ...], bytes] = {}  # names -> PNG, so edits rebuild it
+
+    @commands.hybrid_command(name="styles", brief="Show every preset style.")
+    async def styles(self, ctx: commands.Context) -> None:
+        """Show a gallery of every preset style (this server's own ones first)."""
+        await ctx.defer()
+        guild_id = ctx.guild.id if ctx.guild else None
+        names = await self.bot.presets.names(guild_id)
+        sheet = await self._sheet(guild_id, names)
+        custom = set(await asyncio.to_thread(self.bot.store.preset_names, guild_id)) \
+            if guild_id else set()
+        lines = [self._line(name, name in custom) for name in names[:MAX_LISTED]]
+        text = "**Preset styles** — use them as `!stylize <name>`:\n" + "\n".join(lines)
+        await ctx.send(text[:2000], file=discord.File(io.BytesIO(sheet), "styles.png"))
+
+    def _line(self, name: str, custom: bool) -> str:
+        if custom or name not in self.bot.catalog:
+            return f"`{name}` — added by this server"
+        preset = self.bot.catalog.get(name)
+        year = f", {preset.year}" if preset.year else ""
+        return f"`{name}` — {preset.title} ({preset.artist}{year})"
+
+    async def _sheet(self, guild_id: int | None, names: list[str]) -> bytes:
+        key = tuple(names)
+        sheet = self._sheets.get(key)
+        if sheet is None:
+            images = [await self.bot.presets.image(guild_id, name) for name in names]
+            sheet = await asyncio.to_thread(self._draw, images)
+            if len(self._sheets) > 64:
+                self._sheets.clear()
+            self._sheets[key] = sheet
+        return sheet
+
+    def _draw(self, images: list[tuple[str, bytes]]) -> bytes:
+        items = [(name, decode_image(data, self.bot.limits)) for name, data in images]
+        return encode_image(contact_sheet(items), "PNG")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Styles(bot))

@@ -1,0 +1,125 @@
+"""Where a request's status, result and errors go: a message reply or an interaction."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import discord
+
+log = logging.getLogger(__name__)
+
+REPLY_MENTIONS = discord.AllowedMentions.none()
+
+
+class Replier:
+    """Status lines, the final result and error sentences for one request."""
+
+    filesize_limit: int
+    user_id: int
+    guild_id: int | None
+
+    async def status(self, text: str) -> None:
+        """Show or update a short progress line (e.g. the queue position)."""
+
+    async def result(self, text: str, file: discord.File, view: discord.ui.View | None) -> int:
+        """Post the painting; return the id of the message that carries it."""
+        raise NotImplementedError
+
+    async def error(self, text: str) -> None:
+        """Tell the user, in one sentence, why nothing came of the request."""
+        raise NotImplementedError
+
+    async def done(self) -> None:
+        """Remove any status line left over."""
+
+    def typing(self) -> contextlib.AbstractAsyncContextManager:
+        """A typing indicator while the job runs, where that makes sense."""
+        return contextlib.nullcontext()
+
+
+class MessageReplier(Replier):
+    """Replies to a `!stylize` message; the queue position is its own, edited message."""
+
+    def __init__(self, message: discord.Message, filesize_limit: int) -> None:
+        self._message = message
+        self._status: discord.Message | None = None
+        self._finished = False
+        self.filesize_limit = filesize_limit
+        self.user_id = message.author.id
+        self.guild_id = message.guild.id if message.guild else None
+
+    async def status(self, text: str) -> None:
+        if self._finished:
+            return
+        try:
+            if self._status is None:
+                self._status = await self._message.reply(
+                    text, mention_author=False, allowed_mentions=REPLY_MENTIONS
+                )
+                if self._finished:  # the result was posted while this line was on its way
+                    await self.done()
+            else:
+                await self._status.edit(content=text)
+        except discord.HTTPException:
+            log.warning("could not show a status line", exc_info=True)
+
+    async def result(self, text, file, view) -> int:
+        sent = await self._message.reply(
+            text, file=file, view=view, mention_author=True, allowed_mentions=REPLY_MENTIONS
+        )
+        await self.done()
+        return sent.id
+
+    async def error(self, text: str) -> None:
+        await self.done()
+        await self._message.reply(text, mention_author=True, allowed_mentions=REPLY_MENTIONS)
+
+    async def done(self) -> None:
+        self._finished = True
+        status, self._status = self._status, None
+        if status is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await status.delete()
+
+    def typing(self):
+        return self._message.channel.typing()
+
+
+class SlashReplier(Replier):
+    """Answers a deferred slash command by editing its "thinking" message."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self._interaction = interaction
+        self.filesize_limit = interaction.filesize_limit
+        self.user_id = interaction.user.id
+        self.guild_id = interaction.guild_id
+
+    async def status(self, text: str) -> None:
+        try:
+            await self._interaction.edit_original_response(content=text)
+        except discord.HTTPException:
+            log.warning("could not show a status line", exc_info=True)
+
+    async def result(self, text, file, view) -> int:
+        message = await self._interaction.edit_original_response(
+            content=text, attachments=[file], view=view, allowed_mentions=REPLY_MENTIONS
+        )
+        return message.id
+
+    async def error(self, text: str) -> None:
+        await self._interaction.edit_original_response(
+            content=text, allowed_mentions=REPLY_MENTIONS
+        )
+
+
+class ComponentReplier(SlashReplier):
+    """Answers a result's button or menu: the painting is replaced in place, errors are private."""
+
+    async def status(self, text: str) -> None:
+        """The result message keeps showing the old painting until the new one is ready."""
+
+    async def error(self, text: str) -> None:
+        await self._interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=REPLY_MENTIONS
+        )
