@@ -126,13 +126,16 @@ class UserActions:
                                *, user: dict[str, Any] | None = None,
                                channel_id: int | None = None, dm: bool = False,
                                command_type: int = 1, target: dict[str, Any] | None = None,
-                               locale: str = "en-US") -> SentInteraction:
+                               locale: str = "en-US", focused: str | None = None
+                               ) -> SentInteraction:
         """A user runs an application command (INTERACTION_CREATE type 2).
 
         name: "ping" or "group sub" for subcommands. options: {name: value}; values may be
         str/int/float/bool, an add_attachment() dict (attachment option), or a user dict.
         Types come from the synced command when known. command_type 2/3 = user/message
-        context menu with `target` (a user or message dict).
+        context menu with `target` (a user or message dict). focused: the option being typed;
+        sends an autocomplete interaction (type 4) instead, answered by callback type 8
+        (`(await ix.callback()).payload["data"]["choices"]`).
         """
         user = user or self.alice
         if dm:
@@ -149,6 +152,8 @@ class UserActions:
         if command_type == 1:
             data["options"] = self._encode_options(command, path, options or {}, resolved,
                                                    guild_id)
+            if focused is not None:
+                _mark_focused(data["options"], focused)
         elif target is not None:
             data["target_id"] = target["id"]
             if command_type == 3:
@@ -157,7 +162,8 @@ class UserActions:
                 self._resolve_user(target, resolved, guild_id)
         if resolved:
             data["resolved"] = resolved
-        return await self._interact(2, data, user, channel_id, locale=locale)
+        return await self._interact(2 if focused is None else 4, data, user, channel_id,
+                                    locale=locale)
 
     async def click_component(self, message: MessageRef, custom_id: str,
                               user: dict[str, Any] | None = None,
@@ -264,3 +270,14 @@ class UserActions:
                                                       created=time.monotonic()))
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return SentInteraction(self, iid, token, payload)
+
+
+def _mark_focused(options: list[dict[str, Any]], name: str) -> None:
+    """Flag the (sub)command option `name` as the one being typed (catches typos)."""
+    leaf = options
+    while leaf and leaf[0]["type"] in (p.OPT_SUB_COMMAND, p.OPT_SUB_COMMAND_GROUP):
+        leaf = leaf[0].get("options") or []
+    option = next((o for o in leaf if o["name"] == name), None)
+    if option is None:
+        raise ValueError(f"focused option {name!r} not among {[o['name'] for o in leaf]}")
+    option["focused"] = True

@@ -309,6 +309,33 @@ async def test_options_subcommands_and_context_menus(fake_discord: FakeDiscord) 
     fake_discord.assert_clean()
 
 
+async def test_autocomplete_interaction(fake_discord: FakeDiscord) -> None:
+    bot = make_bot()
+
+    @bot.tree.command(description="Pick a fruit")
+    async def fruit(interaction: discord.Interaction, name: str) -> None:
+        await interaction.response.send_message(name)
+
+    @fruit.autocomplete("name")
+    async def fruit_names(interaction: discord.Interaction, current: str
+                          ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=n, value=n) for n in ("apple", "apricot", "banana")
+                if n.startswith(current)]
+
+    async with fake_discord.running(bot):
+        await bot.tree.sync()
+        ix = await fake_discord.send_interaction("fruit", {"name": "ap"}, focused="name")
+        answer = await ix.callback()
+        with pytest.raises(ValueError, match="focused option 'nme'"):
+            await fake_discord.send_interaction("fruit", {"name": "ap"}, focused="nme")
+    assert ix.payload["type"] == 4
+    assert ix.payload["data"]["options"] == [
+        {"name": "name", "type": payloads.OPT_STRING, "value": "ap", "focused": True}]
+    assert answer.callback_type == 8
+    assert [c["value"] for c in answer.payload["data"]["choices"]] == ["apple", "apricot"]
+    fake_discord.assert_clean()
+
+
 async def test_channel_dm_reaction_edit_delete_routes(fake_discord: FakeDiscord) -> None:
     async with fake_discord.running(make_bot()) as bot:
         channel = bot.get_channel(fake_discord.channel_id)
