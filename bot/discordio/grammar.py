@@ -45,17 +45,17 @@ def _number(text: str, what: str) -> float:
 
 def _option(key: str, value: str, found: dict) -> None:
     if key == "strength":
-        strength = _number(value, "strength")
+        strength = _number(value, "Strength")
         if not 0 <= strength <= 1:
-            raise ArgumentError("strength must be between 0 and 1, e.g. strength=0.6.")
+            raise ArgumentError("Strength must be between 0 and 1, e.g. strength=0.6.")
         found["strength"] = strength
     elif key in ("colors", "colours", "color", "colour"):
         if value not in ("keep", "style"):
-            raise ArgumentError("colors must be keep or style, e.g. colors=keep.")
+            raise ArgumentError("Colors must be keep or style, e.g. colors=keep.")
         found["keep_colours"] = value == "keep"
     elif key == "size":
         if not value.isdigit():
-            raise ArgumentError("size must be a whole number of pixels, e.g. size=1536.")
+            raise ArgumentError("Size must be a whole number of pixels, e.g. size=1536.")
         found["size"] = int(value)
     else:
         raise ArgumentError(f"I don't know the option “{key[:40]}”; {OPTION_HELP}.")
