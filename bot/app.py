@@ -191,8 +191,11 @@ def explain(error: Exception) -> str:
         return "You need the Manage Server permission to do that."
     if isinstance(error, commands.NoPrivateMessage | app_commands.NoPrivateMessage):
         return "That only works in a server."
-    if isinstance(error, commands.UserInputError):
-        return f"{error} See `!help` for examples."
+    if isinstance(error, commands.MissingRequiredAttachment):
+        return "Attach an image to that command; see `!help` for examples."
+    if isinstance(error, commands.UserInputError):  # one sentence, not discord.py's plus ours
+        text = str(error).strip().rstrip(".")
+        return f"{text[:1].upper()}{text[1:]}; see `!help` for examples."
     error_id = secrets.token_hex(3)
     log.error("unexpected error %s", error_id, exc_info=original)
     return f"Something went wrong on my side (error {error_id}); it has been logged."
