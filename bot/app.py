@@ -121,6 +121,9 @@ class StyleBotMixin:
         """Application commands answer only in the allowed guilds and channels."""
         if self._allowed(interaction.guild_id, interaction.channel_id):
             return True
+        if interaction.type is discord.InteractionType.autocomplete:
+            await interaction.response.autocomplete([])  # the only answer Discord accepts
+            return False
         await interaction.response.send_message(
             "I'm not set up to paint in this channel.", ephemeral=True
         )
