@@ -128,10 +128,13 @@ async def serve(request: web.Request, store: CdnStore, faults: Faults,
         data = data[: faults.cdn_truncate_at]
     rate = faults.cdn_trickle
     step = max(1, rate // 20) if rate else 65536
-    for i in range(0, len(data), step):
-        await response.write(data[i:i + step])
-        if rate:
-            await asyncio.sleep(step / rate)
+    try:
+        for i in range(0, len(data), step):
+            await response.write(data[i:i + step])
+            if rate:
+                await asyncio.sleep(step / rate)
+    except ConnectionResetError:  # the client gave up mid-body (e.g. its download timeout)
+        return response
     if faults.cdn_truncate_at is not None and faults.cdn_truncate_at < len(blob.data):
         if request.transport is not None:
             request.transport.close()
