@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle
 from bot.engine.base import check_strength
+from bot.errors import EngineError, ImageError
 from bot.imaging import (
     MAX_OUTPUT_SIDE,
     ImageLimits,
@@ -67,6 +68,22 @@ async def _styles(
     return styles, engine
 
 
+def _check_output_folder(output: Path) -> None:
+    """Refuse a missing output folder before painting rather than after."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise ImageError(f"The folder “{folder}” does not exist.")
+
+
+def _check_hub_handle(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a hub handle that is neither a URL nor a folder without importing TensorFlow."""
+    if (args.engine or settings.engine.name) != "hub":
+        return
+    handle = args.hub_handle or settings.engine.hub_handle
+    if "://" not in handle and not Path(handle).expanduser().is_dir():
+        raise EngineError(f"Could not load the TF Hub model from {handle}: no such folder.")
+
+
 def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     """Validate everything cheap first, then load the engine, paint and write the output."""
     start = time.perf_counter()
@@ -75,16 +92,18 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
         raise _usage("give the photo to paint, as CONTENT or with -c.")
     if args.content_opt and args.content:
         raise _usage("give the photo once, either as CONTENT or with -c, not both.")
-    max_side = args.max_size or settings.limits.default_output_side
+    max_side = settings.limits.default_output_side if args.max_size is None else args.max_size
     if not 1 <= max_side <= MAX_OUTPUT_SIDE:
         raise _usage(f"--max-size must be from 1 to {MAX_OUTPUT_SIDE}.")
     if args.threads is not None and args.threads < 1:
         raise _usage("--threads must be at least 1.")
     weights = parse_weights(args.weights, len(args.style))
     format_for_path(args.output)
+    _check_output_folder(args.output)
     options = StylizeOptions(strength=args.strength, keep_colours=args.keep_colours,
                              max_side=max_side)
     check_strength(args.strength)
+    _check_hub_handle(args, settings)
     limits = settings.image_limits()
     content = read_image_file(content_path, limits, what="photo")
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
