@@ -133,6 +133,15 @@ class Store:
             ).fetchone()
             return None if row is None else bytes(row[0])
 
+    def preset_digests(self, guild_id: int) -> dict[str, str]:
+        """{name: SHA-256 hex of its image} for the guild's presets, in name order."""
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT name, sha256 FROM guild_presets WHERE guild_id = ? ORDER BY name",
+                (guild_id,),
+            )
+            return dict(rows.fetchall())
+
     def preset_count(self, guild_id: int) -> int:
         with self._locked() as db:
             query = "SELECT COUNT(*) FROM guild_presets WHERE guild_id = ?"

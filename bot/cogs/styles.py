@@ -19,7 +19,9 @@ class Styles(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
-        self._sheets: dict[tuple[str, ...], bytes] = {}  # names -> PNG, so edits rebuild it
+        # (name, custom image digest or None) per cell -> PNG: adding, replacing or removing a
+        # server's preset rebuilds it, and servers never see each other's images
+        self._sheets: dict[tuple[tuple[str, str | None], ...], bytes] = {}
 
     @commands.hybrid_command(name="styles", brief="Show every preset style.")
     async def styles(self, ctx: commands.Context) -> None:
@@ -27,9 +29,9 @@ class Styles(commands.Cog):
         await ctx.defer()
         guild_id = ctx.guild.id if ctx.guild else None
         names = await self.bot.presets.names(guild_id)
-        sheet = await self._sheet(guild_id, names)
-        custom = set(await asyncio.to_thread(self.bot.store.preset_names, guild_id)) \
-            if guild_id else set()
+        custom = await asyncio.to_thread(self.bot.store.preset_digests, guild_id) \
+            if guild_id else {}
+        sheet = await self._sheet(guild_id, names, custom)
         lines = [self._line(name, name in custom) for name in names[:MAX_LISTED]]
         text = "**Preset styles** — use them as `!stylize <name>`:\n" + "\n".join(lines)
         await ctx.send(text[:2000], file=discord.File(io.BytesIO(sheet), "styles.png"))
@@ -41,8 +43,9 @@ class Styles(commands.Cog):
         year = f", {preset.year}" if preset.year else ""
         return f"`{name}` — {preset.title} ({preset.artist}{year})"
 
-    async def _sheet(self, guild_id: int | None, names: list[str]) -> bytes:
-        key = tuple(names)
+    async def _sheet(self, guild_id: int | None, names: list[str], custom: dict[str, str]
+                     ) -> bytes:
+        key = tuple((name, custom.get(name)) for name in names)
         sheet = self._sheets.get(key)
         if sheet is None:
             images = [await self.bot.presets.image(guild_id, name) for name in names]
