@@ -36,6 +36,25 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class HelpCommand(commands.DefaultHelpCommand):
+    """discord.py's help with each command's usage line (not its raw parameters), every command
+    listed even to members who may not run it, and examples of the main commands."""
+
+    def __init__(self) -> None:
+        super().__init__(no_category="Other", show_parameter_descriptions=False,
+                         verify_checks=False)
+
+    def get_ending_note(self) -> str:
+        prefix = self.context.clean_prefix
+        return (
+            "Examples:\n"
+            f"  {prefix}stylize starry-night    (with a photo attached)\n"
+            f"  {prefix}styles                  (a gallery of every preset)\n"
+            f"  {prefix}preset add my-mural     (with an image attached; needs Manage Server)\n\n"
+            + super().get_ending_note()
+        )
+
+
 class StyleBotMixin:
     """What stylebot adds to commands.Bot; mixed into the plain and the sharded bot."""
 
@@ -51,7 +70,7 @@ class StyleBotMixin:
             command_prefix=commands.when_mentioned_or(settings.discord.prefix),
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
-            help_command=commands.DefaultHelpCommand(no_category="Other"),
+            help_command=HelpCommand(),
             description="Paints your photos in the style of famous artworks.",
             **options,
         )
