@@ -54,7 +54,7 @@ def _option(key: str, value: str, found: dict) -> None:
             raise ArgumentError("Colors must be keep or style, e.g. colors=keep.")
         found["keep_colours"] = value == "keep"
     elif key == "size":
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()) or int(value) == 0:  # not "²" or "0"
             raise ArgumentError("Size must be a whole number of pixels, e.g. size=1536.")
         found["size"] = int(value)
     else:
@@ -75,6 +75,8 @@ def parse_words(text: str) -> StylizeArgs:
             _option(key.lower(), value.lower(), found)
         elif ":" in word:
             name, _, weight_text = word.rpartition(":")
+            if not name:
+                raise ArgumentError("Put a style name before its weight, e.g. starry-night:2.")
             weight = _number(weight_text, f"The weight of {name[:40]}")
             if weight <= 0:
                 raise ArgumentError(f"The weight of {name[:40]} must be more than 0.")
