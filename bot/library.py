@@ -12,7 +12,7 @@ from bot.engine import Engine
 from bot.errors import UnknownPreset
 from bot.imaging import ImageLimits, read_image_bytes
 from bot.pipeline import style_from_bytes
-from bot.store import Store
+from bot.store import Store, normalise_preset_name
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class PresetLibrary:
         if guild_id:
             data = await asyncio.to_thread(self._store.preset_image, guild_id, key)
             if data is not None:
-                return key, data
+                return normalise_preset_name(key), data  # as stored: My_Mural -> my-mural
         try:
             preset = self.catalog.get(key)
         except UnknownPreset as exc:
