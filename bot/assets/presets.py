@@ -63,7 +63,7 @@ class PresetCatalog:
 
     def with_custom(self, name: str, path: Path) -> "PresetCatalog":
         """A copy with one custom image added (or replacing the preset of the same name)."""
-        key = _key(name)
+        key = _hyphened(_key(name))
         if not key:
             raise AssetError(f"The custom preset image {path} needs a name.")
         path = Path(path)
@@ -71,7 +71,7 @@ class PresetCatalog:
         return PresetCatalog({**self._presets, key: custom}.values())
 
     def with_custom_dir(self, folder: Path | None) -> "PresetCatalog":
-        """A copy with every image in folder added, named by its lower-cased file stem."""
+        """A copy with every image in folder added, named by its file stem (lower case, hyphens)."""
         if folder is None:
             return self
         folder = Path(folder)
@@ -79,8 +79,8 @@ class PresetCatalog:
             raise AssetError(f"The custom preset folder {folder} does not exist.")
         presets = dict(self._presets)
         for path in sorted(folder.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and _key(path.stem):
-                key = _key(path.stem)
+            key = _hyphened(_key(path.stem))
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and key:
                 presets[key] = Preset(key, path.stem, "", None, None, custom_path=path)
         return PresetCatalog(presets.values())
 

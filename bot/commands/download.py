@@ -14,5 +14,7 @@ def run_download(settings: Settings) -> int:
     """Fetch everything the default engine and the built-in presets need into the cache."""
     resolver = make_resolver(settings, progress=sys.stderr.isatty())
     paths = asyncio.run(prefetch(resolver, make_catalog(settings), settings.engine.transfer))
-    print(f"{len(paths)} files ready in {resolver.cache_dir}.")
+    cached = sum(1 for path in paths if resolver.cache_dir in path.parents)
+    print(f"{len(paths)} files ready: {cached} in {resolver.cache_dir}, "
+          f"{len(paths) - cached} read in place (mirror or local folders).")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,18 +48,21 @@ class HubEngine:
 
     def __init__(self, handle: str = DEFAULT_HUB_HANDLE, threads: int | None = None) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-        import tensorflow_hub as hub
-
-        self._tf = tf
         self.handle = handle
-        _set_threads(tf, max(1, threads or os.cpu_count() or 1))
-        try:
-            model = hub.load(handle)
-        except Exception as exc:
-            raise EngineError(
-                f"Could not load the TF Hub model from {handle}: {_short_reason(exc)}."
-            ) from exc
+        # TensorFlow's C++ side prints CUDA/absl notices while it starts, before its log level
+        # applies; its real failures still arrive as Python exceptions.
+        with _native_stderr_silenced():
+            import tensorflow as tf
+            import tensorflow_hub as hub
+
+            self._tf = tf
+            _set_threads(tf, max(1, threads or os.cpu_count() or 1))
+            try:
+                model = hub.load(handle)
+            except Exception as exc:
+                raise EngineError(
+                    f"Could not load the TF Hub model from {handle}: {_short_reason(exc)}."
+                ) from exc
         if not callable(model):
             raise EngineError(
                 f"Could not load the TF Hub model from {handle}: the model is not callable."
@@ -120,6 +124,20 @@ class HubEngine:
         if 0 <= out_height - height < _CROP_SLACK and 0 <= out_width - width < _CROP_SLACK:
             return painted[:height, :width]
         return tf.image.resize(painted, (height, width)).numpy()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null meanwhile: TensorFlow's C++ side writes there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _set_threads(tf: Any, threads: int) -> None:

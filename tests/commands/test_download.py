@@ -43,7 +43,8 @@ def test_the_mirror_satisfies_everything_offline(capsys, cache, no_downloads):
     assert run_cli(["download"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out == f"{2 + builtin} files ready in {cache}.\n"
+    assert out == (f"{2 + builtin} files ready: 0 in {cache}, "
+                   f"{2 + builtin} read in place (mirror or local folders).\n")
     assert no_downloads == []
 
 
@@ -54,7 +55,7 @@ def test_custom_presets_are_not_counted(capsys, tmp_path, cache, photo, no_downl
     config = tmp_path / "stylebot.toml"
     config.write_text('[paths]\npresets_dir = "mine"\n')
     assert run_cli(["--config", config, "download"]) == 0
-    assert capsys.readouterr().out == f"13 files ready in {cache}.\n"
+    assert capsys.readouterr().out.startswith(f"13 files ready: 0 in {cache}, ")
     assert no_downloads == []
 
 

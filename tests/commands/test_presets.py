@@ -73,9 +73,9 @@ def test_a_custom_presets_folder_from_the_config_adds_names(capsys, custom_confi
     assert len(lines) == 13
     assert [line.split()[0] for line in lines[:11]] == list(BUILTIN)  # built-ins first
     custom = {line.split()[0]: line for line in lines[11:]}
-    assert set(custom) == {"morning_coffee", "rocket"}
+    assert set(custom) == {"morning-coffee", "rocket"}
     folder = custom_config.parent / "my-presets"
-    assert str(folder / "Morning_Coffee.jpg") in custom["morning_coffee"]
+    assert str(folder / "Morning_Coffee.jpg") in custom["morning-coffee"]
     assert str(folder / "rocket.png") in custom["rocket"]
 
 
@@ -83,7 +83,7 @@ def test_a_custom_preset_paints_by_name(capsys, custom_config, tmp_path, photo):
     content = tmp_path / "photo.jpg"
     photo("chelsea", (180, 120)).save(content)
     output = tmp_path / "out.png"
-    code = run_cli(["--config", custom_config, "stylize", content, "-s", "MORNING_coffee",
+    code = run_cli(["--config", custom_config, "stylize", content, "-s", "Morning Coffee",
                     "-o", output])
     out, err = capsys.readouterr()
     assert code == 0, err
