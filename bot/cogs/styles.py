@@ -33,8 +33,8 @@ class Styles(commands.Cog):
             if guild_id else {}
         sheet = await self._sheet(guild_id, names, custom)
         lines = [self._line(name, name in custom) for name in names[:MAX_LISTED]]
-        text = "**Preset styles** — use them as `!stylize <name>`:\n" + "\n".join(lines)
-        await ctx.send(text[:2000], file=discord.File(io.BytesIO(sheet), "styles.png"))
+        text = _listing("**Preset styles** — use them as `!stylize <name>`:", lines, len(names))
+        await ctx.send(text, file=discord.File(io.BytesIO(sheet), "styles.png"))
 
     def _line(self, name: str, custom: bool) -> str:
         if custom or name not in self.bot.catalog:
@@ -58,6 +58,17 @@ class Styles(commands.Cog):
     def _draw(self, images: list[tuple[str, bytes]]) -> bytes:
         items = [(name, decode_image(data, self.bot.limits)) for name, data in images]
         return encode_image(contact_sheet(items), "PNG")
+
+
+def _listing(header: str, lines: list[str], total: int, limit: int = 2000) -> str:
+    """header and whole lines within Discord's `limit`, then how many more the picture shows."""
+    text, shown = header, 0
+    room = limit - len(f"\n…and {total} more in the picture.")  # the note always fits
+    for line in lines:
+        if len(text) + 1 + len(line) > room:
+            break
+        text, shown = f"{text}\n{line}", shown + 1
+    return text if shown == total else f"{text}\n…and {total - shown} more in the picture."
 
 
 async def setup(bot) -> None:
