@@ -74,7 +74,9 @@ def _options(fmt: str, quality: int) -> dict[str, object]:
         return {"optimize": False, "compress_level": _PNG_COMPRESS_LEVEL}
     if fmt == "JPEG":
         subsampling = 0 if quality >= _FULL_CHROMA_QUALITY else 2  # 4:4:4, else 4:2:0
-        return {"quality": quality, "subsampling": subsampling, "progressive": True}
+        # Plain baseline: Pillow's optimize/progressive writers fail on very detailed images
+        # at high quality ("Suspension not allowed here").
+        return {"quality": quality, "subsampling": subsampling}
     return {"quality": quality, "method": _WEBP_METHOD}
 
 

@@ -83,7 +83,7 @@ def test_fmt_is_case_insensitive(photo):
 def test_jpeg_keeps_full_colour_resolution_at_high_quality(photo):
     with Image.open(io.BytesIO(encode_image(photo, "JPEG", quality=92))) as high:
         assert JpegImagePlugin.get_sampling(high) == 0  # 4:4:4
-        assert high.info.get("progressive")
+        assert not high.info.get("progressive")  # baseline: see test_jpeg_of_pure_noise
     with Image.open(io.BytesIO(encode_image(photo, "JPEG", quality=75))) as low:
         assert JpegImagePlugin.get_sampling(low) == 2  # 4:2:0
 
@@ -267,3 +267,10 @@ def test_saving_over_a_folder_fails_cleanly(tmp_path, photo):
     assert_one_sentence(str(caught.value))
     assert os.listdir(tmp_path) == ["out.png"]
     assert (tmp_path / "out.png").is_dir()
+
+
+def test_jpeg_of_pure_noise_encodes_at_high_quality():
+    """Pillow's progressive/optimised JPEG writer fails on such detail; baseline must not."""
+    noise = np.random.default_rng(0).integers(0, 256, (768, 1024, 3), dtype=np.uint8)
+    data = encode_image(Image.fromarray(noise), "JPEG", quality=95)
+    assert has_magic(data, "JPEG")
