@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.discordio.fetch import check_attachment, fetch_image_bytes
 from bot.errors import StylebotError
 from bot.imaging import decode_image
-from bot.store import InvalidPresetName, validate_preset_name
+from bot.store import InvalidPresetName, normalise_preset_name, validate_preset_name
 
 MAX_CUSTOM_PRESETS = 25
 
@@ -55,7 +55,7 @@ class Presets(commands.Cog):
     @commands.has_guild_permissions(manage_guild=True)
     async def remove(self, ctx: commands.Context, name: str) -> None:
         """Remove one of this server's presets, e.g. `!preset remove my-mural`."""
-        key = name.strip().lower()
+        key = normalise_preset_name(name)  # shown as stored: My_Mural -> my-mural
         removed = await asyncio.to_thread(self.bot.store.remove_preset, ctx.guild.id, key)
         if removed:
             await ctx.reply(f"Removed the preset `{key}`.")
