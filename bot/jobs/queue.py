@@ -30,11 +30,17 @@ T = TypeVar("T")
 
 
 def _call(fn: Callable[[], T]) -> T:
-    """Run fn in the worker thread; StopIteration cannot cross into an asyncio future."""
+    """Run fn in the worker thread, turning what must not cross into the event loop into
+    RuntimeError: StopIteration (an asyncio future refuses it) and BaseExceptions such as
+    SystemExit or KeyboardInterrupt (re-raised by asyncio, they would stop the whole loop)."""
     try:
         return fn()
     except StopIteration as exc:
         raise RuntimeError("job raised StopIteration") from exc
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise RuntimeError(f"job raised {type(exc).__name__}") from exc
 
 
 class JobQueue:
