@@ -10,7 +10,7 @@ import aiohttp
 from bot.assets import AssetResolver, PresetCatalog
 from bot.engine import Engine
 from bot.errors import UnknownPreset
-from bot.imaging import ImageLimits, read_image_bytes
+from bot.imaging import ImageLimits, read_image_bytes, style_limits
 from bot.pipeline import style_from_bytes
 from bot.store import Store, normalise_preset_name
 
@@ -26,7 +26,7 @@ class PresetLibrary:
         self.catalog = catalog
         self._resolver = resolver
         self._store = store
-        self._limits = limits
+        self._limits = style_limits(limits)
         self._catalog_bytes: dict[str, bytes] = {}
 
     async def warm_up(self, engine: Engine, session: aiohttp.ClientSession | None) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.discordio.upload import encode_for_upload
 from bot.engine import Engine
-from bot.imaging import ImageLimits, decode_image
+from bot.imaging import ImageLimits, decode_image, style_limits
 from bot.pipeline import StylizeOptions, style_from_bytes, stylize
 
 
@@ -46,8 +46,11 @@ def render(
     """Decode the photo and styles, paint, and encode within `upload_limit` bytes."""
     start = time.perf_counter()
     content = decode_image(request.content, limits, what="photo")
+    for_styles = style_limits(limits)
     styles = [
-        style_from_bytes(style.data, limits, weight=style.weight, what=f"style image {style.name}")
+        style_from_bytes(
+            style.data, for_styles, weight=style.weight, what=f"style image {style.name}"
+        )
         for style in request.styles
     ]
     painted = stylize(engine, content, styles, request.options)

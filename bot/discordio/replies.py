@@ -83,7 +83,7 @@ class MessageReplier(Replier):
                 await status.delete()
 
     def typing(self):
-        return self._message.channel.typing()
+        return _typing_if_possible(self._message.channel)
 
 
 class SlashReplier(Replier):
@@ -123,3 +123,19 @@ class ComponentReplier(SlashReplier):
         await self._interaction.followup.send(
             text, ephemeral=True, allowed_mentions=REPLY_MENTIONS
         )
+
+
+@contextlib.asynccontextmanager
+async def _typing_if_possible(channel: discord.abc.Messageable):
+    """Show "typing…" while the job runs; a channel that refuses it costs nothing."""
+    indicator = channel.typing()
+    try:
+        await indicator.__aenter__()
+    except discord.HTTPException:
+        log.info("typing indicator refused", exc_info=True)
+        yield
+        return
+    try:
+        yield
+    finally:
+        await indicator.__aexit__(None, None, None)

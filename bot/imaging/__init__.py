@@ -4,7 +4,13 @@ from bot.imaging.colour import keep_colours
 from bot.imaging.convert import from_float_array, to_float_array
 from bot.imaging.decode import ALLOWED_FORMATS, decode_image, read_image_bytes, read_image_file
 from bot.imaging.encode import FORMATS, encode_image, format_for_path, save_image_atomic
-from bot.imaging.limits import MAX_OUTPUT_SIDE, ImageLimits, describe_bytes, describe_pixels
+from bot.imaging.limits import (
+    MAX_OUTPUT_SIDE,
+    ImageLimits,
+    describe_bytes,
+    describe_pixels,
+    style_limits,
+)
 from bot.imaging.modes import to_rgb
 from bot.imaging.resize import fit_long_side, pad_to_multiple, style_square
 
@@ -25,6 +31,7 @@ __all__ = [
     "read_image_bytes",
     "read_image_file",
     "save_image_atomic",
+    "style_limits",
     "style_square",
     "to_float_array",
     "to_rgb",

@@ -1,6 +1,6 @@
 """Size limits for untrusted input images and for stylized output."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 MAX_OUTPUT_SIDE = 2048
 MIN_OUTPUT_SIDE = 64
@@ -41,3 +41,13 @@ def describe_pixels(count: int) -> str:
     if count >= 1_000_000:
         return f"{count / 1_000_000:.1f}".removesuffix(".0") + " megapixels"
     return f"{count} pixel" if count == 1 else f"{count} pixels"
+
+
+# Style images are either presets (local files the operator chose) or uploads that already
+# passed the byte cap while downloading; only their pixel count still needs guarding.
+STYLE_MAX_BYTES = 64 * 1024 * 1024
+
+
+def style_limits(limits: ImageLimits) -> ImageLimits:
+    """The limits for decoding style images: the same pixel guard, a roomier byte cap."""
+    return replace(limits, max_input_bytes=max(limits.max_input_bytes, STYLE_MAX_BYTES))

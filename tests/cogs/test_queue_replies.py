@@ -232,3 +232,26 @@ async def test_shutdown_finishes_the_running_job_and_tells_the_queue(fake_discor
     assert decoded(alice.results[0].file.data).size == (1024, 768)
     assert bob.error == RESTARTING and carol.error == RESTARTING
     fake_discord.assert_clean()
+
+
+async def test_a_refused_typing_indicator_does_not_stop_the_painting(fake_discord, make_bot,
+                                                                     settings, photo):
+    bot = make_bot(settings)
+    fake_discord.faults.fail("POST", r"/channels/\d+/typing", 403, count=None,
+                             body={"message": "Missing Permissions", "code": 50013})
+    async with fake_discord.running(bot):
+        request = await ask(fake_discord, fake_discord.alice, photos(photo).small)
+        await all_answered(fake_discord, [request])
+    (found,) = assert_one_outcome_each(fake_discord, [request])
+    assert len(found.results) == 1
+
+
+async def test_an_input_cap_below_a_preset_painting_still_starts(fake_discord, make_bot,
+                                                                 settings, photo):
+    """starry-night.jpg is ~466 KB: users' photos are capped, the operator's presets are not."""
+    bot = make_bot(settings, limits={"max_input_bytes": 200_000})
+    async with fake_discord.running(bot):
+        request = await ask(fake_discord, fake_discord.alice, photos(photo).small)
+        await all_answered(fake_discord, [request])
+    (found,) = assert_one_outcome_each(fake_discord, [request])
+    assert len(found.results) == 1
