@@ -1,0 +1,107 @@
+"""render.render on the real lite engine: size, timing, fitting the upload limit, bad inputs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.errors import ImageError, ImageTooLarge
+from bot.imaging import ImageLimits
+from bot.pipeline import StylizeOptions
+from bot.render import Rendered, RenderRequest, StyleInput, render
+
+LIMITS = ImageLimits()
+ROOMY = 8 * 1024 * 1024
+
+
+def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def opened(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def cat(photo) -> bytes:
+    return encoded(photo("chelsea", (240, 160)))
+
+
+@pytest.fixture(scope="module")
+def starry(preset_image) -> StyleInput:
+    return StyleInput("starry-night", encoded(preset_image("starry-night")))
+
+
+@pytest.fixture(scope="module")
+def wave(preset_image) -> StyleInput:
+    return StyleInput("great-wave", encoded(preset_image("great-wave")))
+
+
+def test_render_paints_at_the_photo_size(lite_engine, cat, starry):
+    done = render(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), LIMITS, ROOMY)
+    assert isinstance(done, Rendered)
+    image = opened(done.data)
+    assert image.size == (done.width, done.height) == (240, 160)
+    assert done.filename == "stylized.png" and done.data[:4] == b"\x89PNG"
+    assert done.seconds > 0
+    photo = np.asarray(opened(cat), float)
+    assert np.abs(np.asarray(image, float) - photo).mean() > 15  # it was painted
+
+
+def test_render_caps_the_long_side(lite_engine, cat, starry):
+    request = RenderRequest(cat, (starry,), StylizeOptions(max_side=120))
+    done = render(lite_engine, request, LIMITS, ROOMY)
+    assert opened(done.data).size == (done.width, done.height) == (120, 80)
+
+
+@pytest.mark.parametrize("limit", [60_000, 12_000, 4_000])
+def test_render_fits_the_upload_limit(lite_engine, cat, starry, limit):
+    done = render(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), LIMITS, limit)
+    assert len(done.data) <= limit
+    image = opened(done.data)
+    assert image.size == (done.width, done.height)
+    assert done.filename.rsplit(".", 1)[1] in ("png", "jpg", "webp")
+    assert Image.open(io.BytesIO(done.data)).format == {
+        "png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[done.filename.rsplit(".", 1)[1]]
+    assert done.width / done.height == pytest.approx(1.5, rel=0.05)  # shrunk, not distorted
+
+
+def test_strength_and_styles_change_the_painting(lite_engine, cat, starry, wave):
+    def paint(*styles: StyleInput, strength: float = 1.0) -> np.ndarray:
+        request = RenderRequest(cat, styles, StylizeOptions(strength=strength))
+        return np.asarray(opened(render(lite_engine, request, LIMITS, ROOMY).data), float)
+
+    starry_full, wave_full = paint(starry), paint(wave)
+    assert np.abs(starry_full - wave_full).mean() > 10
+    faint = paint(starry, strength=0.0)
+    assert np.abs(faint - np.asarray(opened(cat), float)).mean() < \
+        np.abs(starry_full - np.asarray(opened(cat), float)).mean()
+    heavy_starry = paint(StyleInput(starry.name, starry.data, 9.0),
+                         StyleInput(wave.name, wave.data, 1.0))
+    assert np.abs(heavy_starry - starry_full).mean() < np.abs(heavy_starry - wave_full).mean()
+
+
+def test_bad_photo_bytes_are_one_sentence_about_the_photo(lite_engine, starry):
+    request = RenderRequest(b"not an image at all", (starry,), StylizeOptions())
+    with pytest.raises(ImageError, match="photo") as caught:
+        render(lite_engine, request, LIMITS, ROOMY)
+    assert caught.value.message.endswith(".") and "\n" not in caught.value.message
+
+
+def test_bad_style_bytes_name_the_style(lite_engine, cat):
+    request = RenderRequest(cat, (StyleInput("my-mural", b"garbage"),), StylizeOptions())
+    with pytest.raises(ImageError, match="my-mural"):
+        render(lite_engine, request, LIMITS, ROOMY)
+
+
+def test_input_limits_apply(lite_engine, cat, starry):
+    tight = ImageLimits(max_input_pixels=240 * 160 - 1)
+    with pytest.raises(ImageTooLarge):
+        render(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), tight, ROOMY)
