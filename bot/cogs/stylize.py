@@ -8,6 +8,7 @@ import functools
 import io
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import replace
 
 import discord
@@ -16,7 +17,13 @@ from discord.ext import commands
 
 from bot.discordio.fetch import avatar_url, check_attachment, fetch_image_bytes
 from bot.discordio.grammar import ArgumentError, StylizeArgs, parse_words
-from bot.discordio.replies import ComponentReplier, MessageReplier, Replier, SlashReplier
+from bot.discordio.replies import (
+    REPLY_MENTIONS,
+    ComponentReplier,
+    MessageReplier,
+    Replier,
+    SlashReplier,
+)
 from bot.discordio.views import (
     COLOURS,
     RESTYLE,
@@ -26,12 +33,27 @@ from bot.discordio.views import (
     ResultView,
     persistent_result_view,
 )
-from bot.errors import EngineError, StylebotError
+from bot.errors import EngineError, ImageError, StylebotError
+from bot.imaging.limits import MIN_OUTPUT_SIDE
+from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
+from bot.journal import (
+    MAX_RERUNS,
+    Recipe,
+    StyleSource,
+    interaction_address,
+    message_address,
+)
 from bot.pipeline import StylizeOptions
 from bot.recent import RecentResult
 from bot.render import Rendered, RenderRequest, StyleInput, render
 
 log = logging.getLogger(__name__)
+
+RESTARTING = "The bot is restarting; your picture will follow shortly."
+REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
+GAVE_UP = (f"I could not finish your picture after restarting {MAX_RERUNS} times; "
+           "please send it once more.")
+ADMISSION_RETRY = 1.0  # seconds between tries to queue a redone request the queue refused
 
 USAGE = "[preset[:weight] ...] [strength=0..1] [colors=keep|style] [size=PX] [@member]"
 EXAMPLES = """Attach a photo and name a style, or attach a photo and a style image.
@@ -50,17 +72,22 @@ class Stylize(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
+        self._unfinished: list[tuple[str, dict]] = []
 
     async def cog_load(self) -> None:
         self.bot.add_view(persistent_result_view(self.on_result_action))
+        if not self.bot.is_ready():  # read before connecting, so no new request is among them
+            self._unfinished = await self._journal(self.bot.store.journal_pending) or []
 
     # -- entry points ----------------------------------------------------------------
 
     @commands.command(name="stylize", aliases=["stylise", "paint"], usage=USAGE, help=EXAMPLES,
                       brief="Paint a photo in the style of an artwork.")
     async def stylize_command(self, ctx: commands.Context, *, words: str = "") -> None:
-        replier = MessageReplier(ctx.message, self._upload_limit(ctx.filesize_limit))
-        await self._serve(replier, self._from_message(ctx.message, words))
+        limit = self._upload_limit(ctx.filesize_limit)
+        replier = MessageReplier(ctx.message, limit)
+        address = message_address(ctx.message, limit)
+        await self._serve(replier, self._from_message(ctx.message, words, address))
 
     @app_commands.command(name="stylize", description="Paint a photo in the style of an artwork.")
     @app_commands.describe(
@@ -91,7 +118,8 @@ class Stylize(commands.Cog):
         args = StylizeArgs(styles=((style, 1.0),) if style else (), strength=strength,
                            keep_colours=keep_colors)
         images = [style_image] if style_image else []
-        await self._serve(replier, self._collect(interaction.guild_id, args, content, images))
+        address = interaction_address(interaction, replier.filesize_limit)
+        await self._serve(replier, self._plan(address, args, content, images))
 
     @stylize_slash.autocomplete("style")
     async def style_autocomplete(
@@ -104,7 +132,7 @@ class Stylize(commands.Cog):
 
     # -- collecting inputs --------------------------------------------------------------
 
-    async def _from_message(self, message: discord.Message, words: str) -> RenderRequest:
+    async def _from_message(self, message: discord.Message, words: str, address: dict) -> Recipe:
         args = parse_words(words)
         attachments = list(message.attachments)
         content: discord.Attachment | str | None = None
@@ -122,8 +150,7 @@ class Stylize(commands.Cog):
                     "see `!help stylize`."
                 )
             content = attachments.pop(0)
-        guild_id = message.guild.id if message.guild else None
-        return await self._collect(guild_id, args, content, attachments)
+        return await self._plan(address, args, content, attachments)
 
     async def _replied_image(self, message: discord.Message) -> discord.Attachment | None:
         reference = message.reference
@@ -137,13 +164,14 @@ class Stylize(commands.Cog):
             return None
         return next((a for a in replied.attachments if _is_image(a)), None)
 
-    async def _collect(
+    async def _plan(
         self,
-        guild_id: int | None,
+        address: dict,
         args: StylizeArgs,
         content: discord.Attachment | str,
         style_images: list[discord.Attachment],
-    ) -> RenderRequest:
+    ) -> Recipe:
+        """Check the styles and attachments and name every input by reference; fetch nothing."""
         limits = self.bot.settings.limits
         count = len(args.styles) + len(style_images)
         if count == 0:
@@ -153,55 +181,107 @@ class Stylize(commands.Cog):
             )
         if count > limits.max_styles:
             raise ArgumentError(f"I can blend at most {limits.max_styles} styles at once.")
+        guild_id = address["guild_id"]
         presets = [await self.bot.presets.image(guild_id, name) for name, _ in args.styles]
         for index, image in enumerate(style_images, start=1):
             check_attachment(image, self.bot.fetch_policy, what=f"style image {index}")
         if isinstance(content, discord.Attachment):
             check_attachment(content, self.bot.fetch_policy, what="photo")
-        downloads = [self._download(content, "photo")] + [
-            self._download(image, f"style image {i}") for i, image in enumerate(style_images, 1)
-        ]
-        content_bytes, *style_bytes = await asyncio.gather(*downloads)
-        styles = [StyleInput(name, data, weight)
-                  for (name, data), (_, weight) in zip(presets, args.styles, strict=True)]
-        styles += [StyleInput(f"image {i}", data) for i, data in enumerate(style_bytes, 1)]
-        size = min(args.size or limits.default_output_side, limits.max_output_side)
+        styles = [StyleSource(preset=name, weight=weight)
+                  for (name, _), (_, weight) in zip(presets, args.styles, strict=True)]
+        styles += [StyleSource(url=image.url) for image in style_images]
+        wanted = args.size or limits.default_output_side
+        size = max(MIN_OUTPUT_SIDE, min(wanted, limits.max_output_side))
         options = StylizeOptions(
             strength=1.0 if args.strength is None else args.strength,
             keep_colours=bool(args.keep_colours),
             max_side=size,
         )
-        return RenderRequest(content_bytes, tuple(styles), options)
+        url = content.url if isinstance(content, discord.Attachment) else content
+        return Recipe(**address, content_url=url, styles=tuple(styles), options=options)
 
-    async def _download(self, source: discord.Attachment | str, what: str) -> bytes:
-        url = source.url if isinstance(source, discord.Attachment) else source
+    async def _gather(self, recipe: Recipe, *, again: bool = False) -> RenderRequest:
+        """Fetch a recipe's presets and images; `again` (after a restart): a failed download
+        is the one sentence REFETCH_FAILED."""
+        named = [style for style in recipe.styles if style.preset is not None]
+        presets = [await self.bot.presets.image(recipe.guild_id, s.preset) for s in named]
+        urls = [style.url for style in recipe.styles if style.preset is None]
+        downloads = [self._download(recipe.content_url, "photo")] + [
+            self._download(url, f"style image {i}") for i, url in enumerate(urls, 1)
+        ]
+        try:
+            content_bytes, *style_bytes = await asyncio.gather(*downloads)
+        except ImageError:
+            if again:
+                raise StylebotError(REFETCH_FAILED) from None
+            raise
+        styles = [StyleInput(name, data, style.weight)
+                  for (name, data), style in zip(presets, named, strict=True)]
+        styles += [StyleInput(f"image {i}", data) for i, data in enumerate(style_bytes, 1)]
+        return RenderRequest(content_bytes, tuple(styles), recipe.options)
+
+    async def _download(self, url: str, what: str) -> bytes:
         return await fetch_image_bytes(self.bot.session, url, self.bot.fetch_policy, what=what)
 
     # -- running -------------------------------------------------------------------------
 
-    async def _serve(self, replier: Replier, collecting) -> None:
-        """Turn a request into exactly one outcome: the painting, or one sentence why not."""
+    async def _serve(self, replier: Replier, collecting, *, journal_id: str | None = None) -> None:
+        """Turn a request into exactly one outcome: the painting, or one sentence why not.
+
+        `collecting` gives a Recipe (a new request, journaled before the user sees anything)
+        or a RenderRequest (a button re-run, not journaled). A journaled request leaves the
+        journal once its outcome is delivered; if the bot stops first it stays there and the
+        user is told RESTARTING, to be redone at the next start (journal_id marks a redo).
+        """
         task = asyncio.current_task()
         self.bot.requests.add(task)
+        redo = journal_id is not None
+        keep = True  # a cancelled request (the loop going down) stays journaled
         try:
-            self.bot.jobs.check(replier.user_id)
-            request = await collecting
-            await self.run_job(replier, request)
+            if not redo:
+                self.bot.jobs.check(replier.user_id)
+            planned = await collecting
+            if isinstance(planned, Recipe):
+                journal_id = await self._journal_add(planned)
+                planned = await self._gather(planned)
+            await self.run_job(replier, planned, journal_id=journal_id, patient=redo)
+            keep = False
         except Exception as exc:
-            await self._fail(replier, exc)
+            keep = journal_id is not None and (
+                isinstance(exc, ShuttingDown) or self.bot.is_closed())
+            if keep:
+                await self._tell(replier, RESTARTING)
+            else:
+                await self._fail(replier, exc)
         finally:
             with contextlib.suppress(Exception):
                 collecting.close()  # never awaited when the user was refused early
+            if journal_id is not None and not keep:
+                await self._journal(self.bot.store.journal_remove, journal_id)
             self.bot.requests.discard(task)
 
-    async def run_job(self, replier: Replier, request: RenderRequest) -> None:
-        """Queue the painting, show the queue position, then post it with its buttons."""
+    async def run_job(self, replier: Replier, request: RenderRequest, *,
+                      journal_id: str | None = None, patient: bool = False) -> None:
+        """Queue the painting, show the queue position, then post it with its buttons.
+
+        A journaled job is marked running when it starts; a `patient` one (a redo after a
+        restart) waits for the queue to admit it instead of being refused."""
         work = functools.partial(render, self.bot.engine, request, self.bot.limits,
                                  replier.filesize_limit)
-        job = self.bot.jobs.submit(
-            replier.user_id, work, timeout=self.bot.settings.limits.job_timeout,
-            label=_describe_styles(request), on_position=_position_reporter(replier),
-        )
+        report = _position_reporter(replier)
+        if journal_id is not None:
+            report = self._marking_running(journal_id, report)
+        while True:
+            try:
+                job = self.bot.jobs.submit(
+                    replier.user_id, work, timeout=self.bot.settings.limits.job_timeout,
+                    label=_describe_styles(request), on_position=report,
+                )
+                break
+            except (UserBusy, OnCooldown, QueueFull) as exc:
+                if not patient:
+                    raise
+                await asyncio.sleep(getattr(exc, "retry_after", ADMISSION_RETRY))
         async with replier.typing():
             rendered: Rendered = await job.result()
         file = discord.File(io.BytesIO(rendered.data), filename=rendered.filename)
@@ -225,6 +305,9 @@ class Stylize(commands.Cog):
             log.error("job failed, error %s", error_id, exc_info=exc)
             reason = exc.message if isinstance(exc, EngineError) else "Something went wrong"
             text = f"{reason.rstrip('.')} (error {error_id}); it has been logged."
+        await self._tell(replier, text)
+
+    async def _tell(self, replier: Replier, text: str) -> None:
         try:
             await replier.error(text)
         except discord.HTTPException:
@@ -267,6 +350,123 @@ class Stylize(commands.Cog):
     def _upload_limit(self, discord_limit: int) -> int:
         configured = self.bot.settings.limits.max_upload_bytes
         return min(discord_limit, configured) if configured else discord_limit
+
+    # -- the job journal: nothing accepted is lost to a restart ---------------------------------
+
+    async def _journal(self, operation, *args):
+        """Run a Store journal call off the loop; a failing store is logged, never fatal."""
+        try:
+            return await asyncio.to_thread(operation, *args)
+        except StylebotError:
+            log.warning("job journal: %s failed", operation.__name__, exc_info=True)
+            return None
+
+    async def _journal_add(self, recipe: Recipe) -> str | None:
+        """Journal a new request; None (the request runs, unprotected) if the store fails."""
+        job_id = secrets.token_hex(8)
+        added = await self._journal(self._add_entry, job_id, recipe.to_payload())
+        return job_id if added else None
+
+    def _add_entry(self, job_id: str, payload: dict) -> bool:
+        self.bot.store.journal_add(job_id, payload)
+        return True
+
+    def _marking_running(self, journal_id: str, report):
+        async def on_position(position: int) -> None:
+            if position == 0:
+                await self._journal(self.bot.store.journal_set_state, journal_id, "running")
+            await report(position)
+
+        return on_position
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once connected after a start, redo what the journal holds from the last run."""
+        unfinished, self._unfinished = self._unfinished, []
+        if unfinished:
+            await self._redo_all(unfinished)
+
+    async def _redo_all(self, unfinished: list[tuple[str, dict]]) -> None:
+        """Redo journaled requests: each user's in order (the per-user limit), users at once."""
+        by_user: dict[int, list[tuple[str, Recipe]]] = defaultdict(list)
+        for job_id, payload in unfinished:
+            try:
+                recipe = Recipe.from_payload(payload)
+            except ValueError as exc:
+                log.warning("job journal: dropping entry %s (%s)", job_id, exc)
+                await self._journal(self.bot.store.journal_remove, job_id)
+                continue
+            by_user[recipe.user_id].append((job_id, recipe))
+        log.info("job journal: redoing %d requests left by the last run", len(unfinished))
+        await asyncio.gather(*(self._redo_in_order(entries) for entries in by_user.values()))
+
+    async def _redo_in_order(self, entries: list[tuple[str, Recipe]]) -> None:
+        for job_id, recipe in entries:
+            try:
+                await self._redo(job_id, recipe)
+            except Exception:
+                log.exception("job journal: could not redo %s; kept for the next start", job_id)
+
+    async def _redo(self, job_id: str, recipe: Recipe) -> None:
+        attempts = await asyncio.to_thread(self.bot.store.journal_bump_attempts, job_id)
+        replier = await self._replier_for(recipe)
+        if replier is None:
+            log.info("job journal: %s has nobody left to answer; dropped", job_id)
+        elif attempts > MAX_RERUNS:
+            log.warning("job journal: %s given up after %d restarts", job_id, MAX_RERUNS)
+            await self._tell(replier, GAVE_UP)
+        else:
+            await self._serve(replier, self._gather(recipe, again=True), journal_id=job_id)
+            return
+        await self._journal(self.bot.store.journal_remove, job_id)
+
+    async def _replier_for(self, recipe: Recipe) -> Replier | None:
+        """Where a journaled request is answered now; None if its message was deleted."""
+        if recipe.kind == "slash":
+            return FollowupReplier(self.bot, recipe)
+        channel = self.bot.get_channel(recipe.channel_id) or self.bot.get_partial_messageable(
+            recipe.channel_id, guild_id=recipe.guild_id)
+        try:
+            message = await channel.fetch_message(recipe.message_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+        return MessageReplier(message, recipe.upload_limit)
+
+
+class FollowupReplier(Replier):
+    """Answers a journaled /stylize after a restart: a follow-up while its token is valid,
+    else a message in its channel that mentions the user."""
+
+    def __init__(self, bot, recipe: Recipe) -> None:
+        self._bot = bot
+        self._recipe = recipe
+        self.user_id = recipe.user_id
+        self.guild_id = recipe.guild_id
+        self.filesize_limit = recipe.upload_limit
+
+    async def _send(self, text: str, **fields) -> discord.Message:
+        recipe = self._recipe
+        if recipe.token_usable():
+            webhook = discord.Webhook.partial(recipe.application_id, recipe.token,
+                                              client=self._bot)
+            try:
+                return await webhook.send(text, wait=True, allowed_mentions=REPLY_MENTIONS,
+                                          **fields)
+            except discord.NotFound:  # the token expired early: post in the channel instead
+                if "file" in fields:
+                    fields["file"].reset()
+        channel = self._bot.get_channel(recipe.channel_id) or self._bot.get_partial_messageable(
+            recipe.channel_id, guild_id=recipe.guild_id)
+        return await channel.send(
+            f"<@{recipe.user_id}> {text}", **fields,
+            allowed_mentions=discord.AllowedMentions(users=[discord.Object(recipe.user_id)],
+                                                     everyone=False, roles=False))
+
+    async def result(self, text, file, view) -> int:
+        return (await self._send(text, file=file, view=view)).id
+
+    async def error(self, text: str) -> None:
+        await self._send(text)
 
 
 def _is_image(attachment: discord.Attachment) -> bool:

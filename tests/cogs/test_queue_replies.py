@@ -18,7 +18,7 @@ QUEUED = re.compile(r"^⏳ You're number (\d+) in the queue\.$")
 PAINTING = "🎨 Painting…"
 BUSY = "You already have a job running; wait for it to finish."
 FULL = "The queue is full right now; please try again in a few minutes."
-RESTARTING = "The bot is restarting; please try again in a minute."
+RESTARTING = "The bot is restarting; your picture will follow shortly."  # still journaled
 
 
 @dataclass
