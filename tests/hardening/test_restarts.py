@@ -1,0 +1,291 @@
+"""Restarts lose nothing: the real `stylebot run` process, stopped by SIGTERM or kill -9, redoes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from bot.store import Store
+from tests.cogs.conftest import decoded, jpeg_bytes
+from tests.fakediscord import FakeDiscord, GatewayRecord, SentMessage, TypingCall
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "restart-test-token"
+GRACE = 20.0  # jobs.grace_period of the bot under test
+START_TIMEOUT = 60.0  # a cold start compiles the engine into the (shared) cache
+ANSWER_TIMEOUT = 30.0
+BIG_WORDS = "!stylize starry-night size=1024"  # with a 1024x768 photo: over a second to paint
+STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
+SECOND_IN_LINE = "⏳ You're number 2 in the queue."
+RESTARTING = "The bot is restarting; your picture will follow shortly."
+REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
+GAVE_UP = "I could not finish your picture after restarting 3 times; please send it once more."
+
+
+class BotProcess:
+    """`python -m tests.hardening.bot_process` as a child process; its log goes to a file."""
+
+    def __init__(self, fake: FakeDiscord, config: Path, data_dir: Path, log: Path) -> None:
+        self.fake = fake
+        self.config = config
+        self.data_dir = data_dir
+        self.log_path = log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts: list[float] = []  # seconds from spawn to the gateway's READY, per start
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def start(self) -> None:
+        """Spawn the bot and wait until it has identified on the fake gateway."""
+        assert not self.running
+        mark = self.fake.mark()
+        began = time.monotonic()
+        with self.log_path.open("a") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.hardening.bot_process",
+                "--api", self.fake.base_url, "--config", str(self.config),
+                cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                env={**os.environ, "DISCORD_TOKEN": TOKEN})
+        ready = asyncio.ensure_future(self.fake.wait_for(
+            lambda r: r.event == "ready", START_TIMEOUT, kind=GatewayRecord, after=mark))
+        died = asyncio.ensure_future(self.proc.wait())
+        await asyncio.wait({ready, died}, return_when=asyncio.FIRST_COMPLETED)
+        died.cancel()
+        if not ready.done() or ready.exception() is not None:
+            ready.cancel()
+            raise AssertionError(f"the bot did not start (exit {self.proc.returncode}):\n"
+                                 f"{self.log[-3000:]}")
+        self.starts.append(time.monotonic() - began)
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = GRACE + 10) -> float:
+        """Send `signum`, wait for the exit (code 0 unless killed); return the seconds taken."""
+        assert self.proc is not None and self.running
+        began = time.monotonic()
+        self.proc.send_signal(signum)
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        expected = -signal.SIGKILL if signum == signal.SIGKILL else 0
+        assert code == expected, f"exit code {code}:\n{self.log[-3000:]}"
+        return time.monotonic() - began
+
+    def journal(self) -> list[tuple[str, dict[str, Any]]]:
+        """The journal's unfinished entries (read while the bot is stopped)."""
+        assert not self.running
+        with Store(self.data_dir / "stylebot.sqlite3") as store:
+            return store.journal_pending()
+
+    def bump_attempts(self, times: int) -> None:
+        """Count `times` more restarts against every journaled request, as if each had died."""
+        assert not self.running
+        with Store(self.data_dir / "stylebot.sqlite3") as store:
+            for job_id, _ in store.journal_pending():
+                for _ in range(times):
+                    store.journal_bump_attempts(job_id)
+
+
+@pytest.fixture(scope="module")
+def bot_cache(tmp_path_factory) -> Path:
+    """One cache dir (compiled engine, style vectors) for every process in this module."""
+    return tmp_path_factory.mktemp("bot-cache")
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord in the test's loop that only accepts the test token."""
+    fake = FakeDiscord(token=TOKEN)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def bot(fake, tmp_path, bot_cache, mirror_dir) -> AsyncIterator[BotProcess]:
+    """The bot process (not started): one worker, no cooldown, 512 px outputs by default."""
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        "[jobs]\nworkers = 1\ncooldown = 0.0\n"
+        f"grace_period = {GRACE}\n"
+        "[limits]\ndefault_output_side = 512\n"
+        "[paths]\n"
+        f'data_dir = "{tmp_path / "data"}"\ncache_dir = "{bot_cache}"\nmirror = "{mirror_dir}"\n'
+    )
+    config.chmod(0o600)
+    process = BotProcess(fake, config, tmp_path / "data", tmp_path / "bot.log")
+    try:
+        yield process
+    finally:
+        if process.running:
+            process.proc.kill()
+            await process.proc.wait()
+    assert "Traceback" not in process.log, process.log[-3000:]
+    assert TOKEN not in process.log
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+async def ask(fake: FakeDiscord, user: dict[str, Any], data: bytes,
+              words: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`user` posts `words` with a photo; returns the message and its attachment."""
+    attachment = fake.add_attachment(data, "photo.jpg")
+    message = await fake.send_message(words, author=user, attachments=[attachment])
+    return message, attachment
+
+
+def answers(fake: FakeDiscord, request: dict[str, Any]) -> list[SentMessage]:
+    """The bot's replies to `request` that are not queue status lines."""
+    return [m for m in fake.messages_created
+            if m.reply_to == int(request["id"]) and not STATUS.match(m.content or "")]
+
+
+async def answer(fake: FakeDiscord, request: dict[str, Any],
+                 timeout: float = ANSWER_TIMEOUT) -> SentMessage:
+    """Wait for the bot's next reply to `request` that is a painting or a sentence."""
+    seen = {m.seq for m in answers(fake, request)}
+    return await fake.wait_for(
+        lambda m: m.source == "channel" and m.method == "POST" and m.seq not in seen
+        and m.reply_to == int(request["id"]) and not STATUS.match(m.content or ""),
+        timeout, kind=SentMessage, what=f"the answer to {request['content']!r}")
+
+
+async def painting(fake: FakeDiscord, request: dict[str, Any], size: tuple[int, int],
+                   style: str) -> np.ndarray:
+    """Wait for the painting replying to `request`; check its size and caption."""
+    reply = await answer(fake, request)
+    assert reply.files, f"expected a painting, got {reply.content!r}"
+    assert style in (reply.content or "")
+    image = decoded(reply.file.data)
+    assert image.size == size
+    return np.asarray(image, float)
+
+
+def results(fake: FakeDiscord, request: dict[str, Any]) -> list[SentMessage]:
+    return [m for m in answers(fake, request) if m.files]
+
+
+async def typing_started(fake: FakeDiscord, after: int) -> None:
+    """Wait for a typing indicator after `after`: the (first) job is in the worker."""
+    await fake.wait_for(kind=TypingCall, after=after, timeout=10,
+                        what="the typing indicator of a started job")
+
+
+def figure(name: str, text: str) -> None:
+    """Print a measured figure (shown with `pytest -s`)."""
+    print(f"\nFIGURE {name}: {text}")
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+async def test_sigterm_finishes_the_running_job_and_the_queued_ones_follow_the_restart(
+        fake, bot, photo):
+    big, small = jpeg_bytes(photo("chelsea", (1024, 768))), jpeg_bytes(photo("chelsea"))
+    await bot.start()
+    alice, _ = await ask(fake, fake.alice, big, BIG_WORDS)
+    bob, _ = await ask(fake, fake.bob, small, "!stylize the-scream")
+    carol, _ = await ask(fake, fake.carol, small, "!stylize udnie")
+    await fake.wait_for(  # all three accepted: carol waits second in line
+        lambda m: m.reply_to == int(carol["id"]) and m.content == SECOND_IN_LINE,
+        10, kind=SentMessage, what="carol's queue position")
+    assert not results(fake, alice), "the first job ended before SIGTERM"
+
+    took = await bot.stop(signal.SIGTERM)
+    assert took < GRACE
+    (alices,) = results(fake, alice)
+    assert decoded(alices.file.data).size == (1024, 768)
+    for queued in (bob, carol):
+        assert [m.content for m in answers(fake, queued)] == [RESTARTING]
+    journaled = bot.journal()
+    assert sorted(entry["message_id"] for _, entry in journaled) == [int(bob["id"]),
+                                                                    int(carol["id"])]
+
+    await bot.start()
+    bobs = await painting(fake, bob, (451, 300), "the-scream")
+    carols = await painting(fake, carol, (451, 300), "udnie")
+    assert np.abs(bobs - carols).mean() > 10  # each painted in its own style
+    await bot.stop()
+    assert bot.journal() == []
+    assert [len(results(fake, r)) for r in (alice, bob, carol)] == [1, 1, 1]
+    figure("restart.sigterm", f"exit after SIGTERM {took:.1f} s (grace {GRACE:g} s); "
+           f"starts {', '.join(f'{s:.1f}' for s in bot.starts)} s")
+    fake.assert_clean()
+
+
+async def test_kill_9_mid_job_is_redone_for_message_and_slash(fake, bot, photo):
+    big, small = jpeg_bytes(photo("chelsea", (1024, 768))), jpeg_bytes(photo("chelsea"))
+    await bot.start()
+    mark = fake.mark()
+    alice, _ = await ask(fake, fake.alice, big, BIG_WORDS)
+    await typing_started(fake, mark)
+    slash = await fake.send_interaction(
+        "stylize", {"content": fake.add_attachment(small, "bob.jpg"), "style": "the-scream"},
+        user=fake.bob)
+    await fake.wait_for(
+        lambda m: m.token == slash.token and m.content == "⏳ You're number 1 in the queue.",
+        10, kind=SentMessage, what="bob's queue position")
+    assert not fake.uploads, "a job ended before the kill"
+    await bot.stop(signal.SIGKILL)
+    assert len(bot.journal()) == 2
+
+    await bot.start()
+    await painting(fake, alice, (1024, 768), "starry-night")
+    followup = await slash.followup(timeout=ANSWER_TIMEOUT)
+    assert "the-scream" in (followup.content or "")
+    assert decoded(followup.file.data).size == (451, 300)
+    await bot.stop()
+    assert bot.journal() == []
+    assert len(results(fake, alice)) == 1 and len(fake.uploads) == 2
+    fake.assert_clean()
+
+
+async def test_inputs_gone_after_a_restart_get_one_sentence(fake, bot, photo):
+    await bot.start()
+    mark = fake.mark()
+    alice, attachment = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))),
+                                  BIG_WORDS)
+    await typing_started(fake, mark)
+    await bot.stop(signal.SIGKILL)
+    fake.forget_attachment(attachment)  # as if the CDN link had expired
+
+    await bot.start()
+    reply = await answer(fake, alice)
+    assert reply.content == REFETCH_FAILED and not reply.files
+    await bot.stop()
+    assert bot.journal() == []
+    assert [m.content for m in answers(fake, alice)] == [REFETCH_FAILED]
+    fake.assert_clean()
+
+
+async def test_a_request_that_keeps_dying_is_given_up_after_3_restarts(fake, bot, photo):
+    await bot.start()
+    mark = fake.mark()
+    alice, _ = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))), BIG_WORDS)
+    await typing_started(fake, mark)
+    await bot.stop(signal.SIGKILL)
+    bot.bump_attempts(3)  # three earlier restarts that each died while painting it
+
+    await bot.start()
+    reply = await answer(fake, alice)
+    assert reply.content == GAVE_UP and not reply.files
+    await bot.stop()
+    assert bot.journal() == []
+    assert not fake.uploads
+    fake.assert_clean()
