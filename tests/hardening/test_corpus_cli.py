@@ -1,0 +1,213 @@
+"""The hostile corpus through `stylebot stylize`: in-process per case, then all in one process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.commands import one_error_line, process_env, run_cli, shared_cache_dir
+from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
+
+CASES = build_corpus()
+#: No case may take longer than this, in-process or in the driver. A painting at 128 px takes
+#: about a second, almost all of it loading and compiling the networks (the driver's first one
+#: compiles cold: 4-9 s on a busy 2-core machine); a refusal takes milliseconds. The CLI has no
+#: job timeout of its own, so this is its "no hang" bound.
+CASE_SECONDS = 20.0
+#: Peak resident memory of the one process that runs the whole corpus. It measured 345-417 MB,
+#: reached while the first case loads and compiles the networks; the 36-megapixel grey PNG's
+#: decoded planes (~36 MB grey + ~108 MB RGB) fit under that. 1 GB leaves headroom for
+#: allocator slack and library versions, while any bomb that got decoded (3.6 gigapixels =
+#: 10.8 GB as RGB, 400 megapixels = 1.2 GB) or 500 animation frames held at once would break it.
+PEAK_RSS_BOUND_MB = 1024
+DRIVER_SECONDS = 180.0
+
+# Runs `stylebot stylize` (bot.cli.main) for every case of a JSON manifest in this one
+# process, printing one JSON line per case with its exit code, output and the peak RSS so far.
+DRIVER = r"""
+import contextlib, io, json, resource, sys, time
+from bot.cli import main
+
+for item in json.loads(open(sys.argv[1], encoding="utf-8").read()):
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(item["argv"])
+        except SystemExit as exc:
+            code = exc.code
+    print(json.dumps({
+        "name": item["name"], "code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
+        "seconds": time.perf_counter() - start,
+        "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Every case written to its own file name in one folder (names are unique per case)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for case in CASES:
+        (folder / case.name).mkdir()
+        (folder / case.name / case.filename).write_bytes(case.data)
+    return folder
+
+
+def input_path(inputs: Path, case: Case) -> Path:
+    return inputs / case.name / case.filename
+
+
+def argv(path: Path, output: Path) -> list[str]:
+    return ["stylize", str(path), "-s", STYLE, "--max-size", str(CAP), "-o", str(output)]
+
+
+def check_outcome(case: Case, code: int, stdout: str, stderr: str, output: Path) -> str:
+    """Assert the CLI's outcome is the case's: the image of the right size, or exit 1 with
+    exactly the one expected `error:` line and no output file. Returns a short description."""
+    expected = case.expected
+    if expected.size is not None:
+        assert code == 0, f"{case.name}: exit {code}, stderr {stderr!r}"
+        assert stderr == "", f"{case.name}: {stderr!r}"
+        width, height = expected.size
+        assert stdout.startswith(f"Wrote {output} ({width}x{height}) in "), stdout
+        with Image.open(output) as painted:
+            painted.load()
+            assert (painted.format, painted.mode, painted.size) == ("PNG", "RGB", expected.size)
+        return f"image {width}x{height}"
+    assert code == 1, f"{case.name}: exit {code}, stdout {stdout!r}, stderr {stderr!r}"
+    assert stdout == ""
+    sentence = one_error_line(stderr)
+    assert expected.matches(sentence), f"{case.name}: {sentence!r} is not {expected.refusal!r}"
+    assert not output.exists()
+    assert [p.name for p in output.parent.iterdir()] == [], "a refused case left files behind"
+    return f"refused: {sentence}"
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> Path:
+    return shared_cache_dir(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def cli_env(monkeypatch, mirror_dir, shared_cache):
+    monkeypatch.setenv("STYLEBOT_MIRROR", str(mirror_dir))
+    monkeypatch.setenv("STYLEBOT_CACHE_DIR", str(shared_cache))
+    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+
+
+def test_the_corpus_has_every_kind_of_case():
+    names = {case.name for case in CASES}
+    assert len(CASES) >= 30
+    assert {"zero-bytes", "truncated-jpeg", "truncated-png", "truncated-gif", "truncated-webp",
+            "png-header-60000x60000", "bomb-20000x20000-1bit", "1x1", "1x5000", "rgb-16bit-png",
+            "cmyk-jpeg", "palette-transparency", "la-png", "i16-png", "1bit-png",
+            "exif-rotated", "animated-gif-500", "animated-webp-500", "polyglot-gif-html-zip",
+            "long-name", "says-png-is-html"} <= names
+    assert len(next(c for c in CASES if c.name == "long-name").filename) == 250
+    kinds = {case.expected.kind for case in CASES} | {case.bot_expected.kind for case in CASES}
+    assert kinds == {"image", "refused"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_case_through_the_cli(case: Case, inputs, tmp_path, driver):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "painted.png"
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run_cli(argv(input_path(inputs, case), output))
+    seconds = time.perf_counter() - start
+    shown = check_outcome(case, code, out.getvalue(), err.getvalue(), output)
+    assert seconds < CASE_SECONDS, f"{case.name} took {seconds:.1f} s"
+    print(f"cli  {case.name:26} {seconds:5.2f} s  {shown}")
+
+
+@dataclass
+class Driver:
+    """The one process running the whole corpus (started with the module's first case, so it
+    runs beside the in-process cases), where its output goes, and how it ended."""
+
+    pid: int
+    started: float
+    folder: Path
+    ended: tuple[int, Any, float] | None = None  # wait status, rusage, wall seconds
+
+    def wait(self) -> tuple[int, Any, float]:
+        """os.wait4 the child (its own rusage, not every child's), killing it at the deadline."""
+        while self.ended is None:
+            done, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if done:
+                self.ended = (status, usage, time.monotonic() - self.started)
+            elif time.monotonic() - self.started > DRIVER_SECONDS:
+                self.kill()
+                pytest.fail(f"the corpus driver was still running after {DRIVER_SECONDS:.0f} s")
+            else:
+                time.sleep(0.05)
+        return self.ended
+
+    def kill(self) -> None:
+        if self.ended is None:
+            os.kill(self.pid, signal.SIGKILL)
+            _, status, usage = os.wait4(self.pid, 0)
+            self.ended = (status, usage, time.monotonic() - self.started)
+
+
+@pytest.fixture(scope="module")
+def driver(inputs, tmp_path_factory, mirror_dir):
+    """Start `python -c DRIVER manifest` over every case, with its own HOME and cache."""
+    folder = tmp_path_factory.mktemp("driver")
+    manifest = []
+    for case in CASES:
+        (folder / "out" / case.name).mkdir(parents=True)
+        output = folder / "out" / case.name / "painted.png"
+        manifest.append({"name": case.name, "argv": argv(input_path(inputs, case), output)})
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "home").mkdir()
+    env = process_env(folder / "home", folder / "cache", mirror_dir)
+    with (folder / "stdout").open("wb") as stdout, (folder / "stderr").open("wb") as stderr:
+        pid = os.posix_spawn(
+            sys.executable, [sys.executable, "-c", DRIVER, str(folder / "manifest.json")], env,
+            file_actions=[(os.POSIX_SPAWN_DUP2, stdout.fileno(), 1),
+                          (os.POSIX_SPAWN_DUP2, stderr.fileno(), 2)])
+    handle = Driver(pid, time.monotonic(), folder)
+    yield handle
+    handle.kill()
+
+
+def test_whole_corpus_in_one_process_within_the_memory_bound(driver):
+    """One real process paints or refuses every case in turn; its peak RSS stays bounded."""
+    status, usage, wall = driver.wait()
+    process_stderr = (driver.folder / "stderr").read_text(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, process_stderr
+    assert process_stderr == "", "the driver process wrote to its stderr:\n" + process_stderr
+
+    results = [json.loads(line) for line in (driver.folder / "stdout").read_text().splitlines()]
+    assert [r["name"] for r in results] == [case.name for case in CASES]
+    print(f"one process, {len(CASES)} cases in {wall:.1f} s:")
+    previous_peak = 0
+    for case, result in zip(CASES, results, strict=True):
+        output = driver.folder / "out" / case.name / "painted.png"
+        shown = check_outcome(case, result["code"], result["stdout"], result["stderr"], output)
+        assert result["seconds"] < CASE_SECONDS, f"{case.name} took {result['seconds']:.1f} s"
+        grew = (result["peak_kb"] - previous_peak) / 1024
+        previous_peak = result["peak_kb"]
+        growth = f"(+{grew:.0f})" if grew >= 1 else ""
+        print(f"  {case.name:26} {result['seconds']:5.2f} s  peak "
+              f"{result['peak_kb'] / 1024:4.0f} MB {growth:7} {shown}")
+    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    print(f"  peak RSS of the process: {peak_mb:.0f} MB (bound {PEAK_RSS_BOUND_MB} MB)")
+    assert results[-1]["peak_kb"] <= usage.ru_maxrss
+    assert peak_mb < PEAK_RSS_BOUND_MB
