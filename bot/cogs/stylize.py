@@ -53,6 +53,8 @@ RESTARTING = "The bot is restarting; your picture will follow shortly."
 REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
 GAVE_UP = (f"I could not finish your picture after restarting {MAX_RERUNS} times; "
            "please send it once more.")
+# A new request's recipe and the (name, image bytes) of its presets, looked up while planning.
+Planned = tuple[Recipe, list[tuple[str, bytes]]]
 ADMISSION_RETRY = 1.0  # seconds between tries to queue a redone request the queue refused
 
 USAGE = "[preset[:weight] ...] [strength=0..1] [colors=keep|style] [size=PX] [@member]"
@@ -77,7 +79,7 @@ class Stylize(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_view(persistent_result_view(self.on_result_action))
         if not self.bot.is_ready():  # read before connecting, so no new request is among them
-            self._unfinished = await self._journal(self.bot.store.journal_pending) or []
+            self._unfinished = self._journal(self.bot.store.journal_pending) or []
 
     # -- entry points ----------------------------------------------------------------
 
@@ -132,7 +134,7 @@ class Stylize(commands.Cog):
 
     # -- collecting inputs --------------------------------------------------------------
 
-    async def _from_message(self, message: discord.Message, words: str, address: dict) -> Recipe:
+    async def _from_message(self, message: discord.Message, words: str, address: dict) -> Planned:
         args = parse_words(words)
         attachments = list(message.attachments)
         content: discord.Attachment | str | None = None
@@ -170,8 +172,9 @@ class Stylize(commands.Cog):
         args: StylizeArgs,
         content: discord.Attachment | str,
         style_images: list[discord.Attachment],
-    ) -> Recipe:
-        """Check the styles and attachments and name every input by reference; fetch nothing."""
+    ) -> Planned:
+        """Check the styles and attachments and name every input by reference; download nothing
+        (the preset images looked up on the way come along, so _gather need not look again)."""
         limits = self.bot.settings.limits
         count = len(args.styles) + len(style_images)
         if count == 0:
@@ -198,13 +201,15 @@ class Stylize(commands.Cog):
             max_side=size,
         )
         url = content.url if isinstance(content, discord.Attachment) else content
-        return Recipe(**address, content_url=url, styles=tuple(styles), options=options)
+        return Recipe(**address, content_url=url, styles=tuple(styles), options=options), presets
 
-    async def _gather(self, recipe: Recipe, *, again: bool = False) -> RenderRequest:
-        """Fetch a recipe's presets and images; `again` (after a restart): a failed download
-        is the one sentence REFETCH_FAILED."""
+    async def _gather(self, recipe: Recipe, presets: list[tuple[str, bytes]] | None = None, *,
+                      again: bool = False) -> RenderRequest:
+        """Fetch a recipe's presets (unless given) and images; `again` (after a restart): a
+        failed download is the one sentence REFETCH_FAILED."""
         named = [style for style in recipe.styles if style.preset is not None]
-        presets = [await self.bot.presets.image(recipe.guild_id, s.preset) for s in named]
+        if presets is None:
+            presets = [await self.bot.presets.image(recipe.guild_id, s.preset) for s in named]
         urls = [style.url for style in recipe.styles if style.preset is None]
         downloads = [self._download(recipe.content_url, "photo")] + [
             self._download(url, f"style image {i}") for i, url in enumerate(urls, 1)
@@ -228,10 +233,11 @@ class Stylize(commands.Cog):
     async def _serve(self, replier: Replier, collecting, *, journal_id: str | None = None) -> None:
         """Turn a request into exactly one outcome: the painting, or one sentence why not.
 
-        `collecting` gives a Recipe (a new request, journaled before the user sees anything)
-        or a RenderRequest (a button re-run, not journaled). A journaled request leaves the
-        journal once its outcome is delivered; if the bot stops first it stays there and the
-        user is told RESTARTING, to be redone at the next start (journal_id marks a redo).
+        `collecting` gives a Planned recipe (a new request, journaled before the user sees
+        anything) or a RenderRequest (a button re-run or a redo, not journaled again). A
+        journaled request leaves the journal once its outcome is delivered; if the bot stops
+        first it stays there and the user is told RESTARTING, to be redone at the next start
+        (journal_id marks a redo).
         """
         task = asyncio.current_task()
         self.bot.requests.add(task)
@@ -241,9 +247,10 @@ class Stylize(commands.Cog):
             if not redo:
                 self.bot.jobs.check(replier.user_id)
             planned = await collecting
-            if isinstance(planned, Recipe):
-                journal_id = await self._journal_add(planned)
-                planned = await self._gather(planned)
+            if isinstance(planned, tuple):
+                recipe, presets = planned
+                journal_id = self._journal_add(recipe)
+                planned = await self._gather(recipe, presets)
             await self.run_job(replier, planned, journal_id=journal_id, patient=redo)
             keep = False
         except Exception as exc:
@@ -257,7 +264,7 @@ class Stylize(commands.Cog):
             with contextlib.suppress(Exception):
                 collecting.close()  # never awaited when the user was refused early
             if journal_id is not None and not keep:
-                await self._journal(self.bot.store.journal_remove, journal_id)
+                self._journal(self.bot.store.journal_remove, journal_id)
             self.bot.requests.discard(task)
 
     async def run_job(self, replier: Replier, request: RenderRequest, *,
@@ -353,28 +360,31 @@ class Stylize(commands.Cog):
 
     # -- the job journal: nothing accepted is lost to a restart ---------------------------------
 
-    async def _journal(self, operation, *args):
-        """Run a Store journal call off the loop; a failing store is logged, never fatal."""
+    def _journal(self, operation, *args):
+        """Run a Store journal call; a failing store is logged, never fatal. On the loop on
+        purpose: each is one small indexed statement (well under a millisecond), cheaper than
+        a thread hop that would also contend for the store's lock with preset lookups."""
         try:
-            return await asyncio.to_thread(operation, *args)
+            return operation(*args)
         except StylebotError:
             log.warning("job journal: %s failed", operation.__name__, exc_info=True)
             return None
 
-    async def _journal_add(self, recipe: Recipe) -> str | None:
-        """Journal a new request; None (the request runs, unprotected) if the store fails."""
+    def _journal_add(self, recipe: Recipe) -> str | None:
+        """Journal a new request; None (it runs, unprotected) if the store fails."""
         job_id = secrets.token_hex(8)
-        added = await self._journal(self._add_entry, job_id, recipe.to_payload())
-        return job_id if added else None
-
-    def _add_entry(self, job_id: str, payload: dict) -> bool:
-        self.bot.store.journal_add(job_id, payload)
-        return True
+        try:
+            self.bot.store.journal_add(job_id, recipe.to_payload())
+        except StylebotError:
+            log.warning("job journal: could not add a request; it will not survive a restart",
+                        exc_info=True)
+            return None
+        return job_id
 
     def _marking_running(self, journal_id: str, report):
         async def on_position(position: int) -> None:
             if position == 0:
-                await self._journal(self.bot.store.journal_set_state, journal_id, "running")
+                self._journal(self.bot.store.journal_set_state, journal_id, "running")
             await report(position)
 
         return on_position
@@ -394,7 +404,7 @@ class Stylize(commands.Cog):
                 recipe = Recipe.from_payload(payload)
             except ValueError as exc:
                 log.warning("job journal: dropping entry %s (%s)", job_id, exc)
-                await self._journal(self.bot.store.journal_remove, job_id)
+                self._journal(self.bot.store.journal_remove, job_id)
                 continue
             by_user[recipe.user_id].append((job_id, recipe))
         log.info("job journal: redoing %d requests left by the last run", len(unfinished))
@@ -408,7 +418,7 @@ class Stylize(commands.Cog):
                 log.exception("job journal: could not redo %s; kept for the next start", job_id)
 
     async def _redo(self, job_id: str, recipe: Recipe) -> None:
-        attempts = await asyncio.to_thread(self.bot.store.journal_bump_attempts, job_id)
+        attempts = self.bot.store.journal_bump_attempts(job_id)
         replier = await self._replier_for(recipe)
         if replier is None:
             log.info("job journal: %s has nobody left to answer; dropped", job_id)
@@ -418,7 +428,7 @@ class Stylize(commands.Cog):
         else:
             await self._serve(replier, self._gather(recipe, again=True), journal_id=job_id)
             return
-        await self._journal(self.bot.store.journal_remove, job_id)
+        self._journal(self.bot.store.journal_remove, job_id)
 
     async def _replier_for(self, recipe: Recipe) -> Replier | None:
         """Where a journaled request is answered now; None if its message was deleted."""

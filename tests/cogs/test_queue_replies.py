@@ -104,8 +104,13 @@ async def test_queued_users_see_their_position_until_their_result(fake_discord, 
     pics = photos(photo)
     bot = make_bot(settings, jobs={"workers": 1})
     async with fake_discord.running(bot):
+        # Each asks once the one before is queued: concurrent downloads may finish in any order.
         first = await ask(fake_discord, fake_discord.alice, pics.big, pics.big_words)
+        await fake_discord.next_typing(timeout=10)
         second = await ask(fake_discord, fake_discord.bob, pics.small)
+        await fake_discord.wait_for(
+            lambda r: r.reply_to == int(second["id"]) and QUEUED.match(r.content or "")
+            is not None, 10, kind=SentMessage, what="bob's queue position")
         third = await ask(fake_discord, fake_discord.carol, pics.small)
         await all_answered(fake_discord, [first, second, third])
     alice, bob, carol = assert_one_outcome_each(fake_discord, [first, second, third])

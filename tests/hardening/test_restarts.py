@@ -27,6 +27,7 @@ START_TIMEOUT = 60.0  # a cold start compiles the engine into the (shared) cache
 ANSWER_TIMEOUT = 30.0
 BIG_WORDS = "!stylize starry-night size=1024"  # with a 1024x768 photo: over a second to paint
 STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
+FIRST_IN_LINE = "⏳ You're number 1 in the queue."
 SECOND_IN_LINE = "⏳ You're number 2 in the queue."
 RESTARTING = "The bot is restarting; your picture will follow shortly."
 REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
@@ -187,6 +188,12 @@ async def typing_started(fake: FakeDiscord, after: int) -> None:
                         what="the typing indicator of a started job")
 
 
+async def in_line(fake: FakeDiscord, request: dict[str, Any], line: str) -> None:
+    """Wait for the queue status line `line` replying to `request`."""
+    await fake.wait_for(lambda m: m.reply_to == int(request["id"]) and m.content == line, 10,
+                        kind=SentMessage, what=f"{line!r} for {request['content']!r}")
+
+
 def figure(name: str, text: str) -> None:
     """Print a measured figure (shown with `pytest -s`)."""
     print(f"\nFIGURE {name}: {text}")
@@ -199,12 +206,13 @@ async def test_sigterm_finishes_the_running_job_and_the_queued_ones_follow_the_r
         fake, bot, photo):
     big, small = jpeg_bytes(photo("chelsea", (1024, 768))), jpeg_bytes(photo("chelsea"))
     await bot.start()
+    mark = fake.mark()  # each asks once the one before is accepted (downloads race)
     alice, _ = await ask(fake, fake.alice, big, BIG_WORDS)
+    await typing_started(fake, mark)
     bob, _ = await ask(fake, fake.bob, small, "!stylize the-scream")
+    await in_line(fake, bob, FIRST_IN_LINE)
     carol, _ = await ask(fake, fake.carol, small, "!stylize udnie")
-    await fake.wait_for(  # all three accepted: carol waits second in line
-        lambda m: m.reply_to == int(carol["id"]) and m.content == SECOND_IN_LINE,
-        10, kind=SentMessage, what="carol's queue position")
+    await in_line(fake, carol, SECOND_IN_LINE)
     assert not results(fake, alice), "the first job ended before SIGTERM"
 
     took = await bot.stop(signal.SIGTERM)
@@ -238,9 +246,8 @@ async def test_kill_9_mid_job_is_redone_for_message_and_slash(fake, bot, photo):
     slash = await fake.send_interaction(
         "stylize", {"content": fake.add_attachment(small, "bob.jpg"), "style": "the-scream"},
         user=fake.bob)
-    await fake.wait_for(
-        lambda m: m.token == slash.token and m.content == "⏳ You're number 1 in the queue.",
-        10, kind=SentMessage, what="bob's queue position")
+    await fake.wait_for(lambda m: m.token == slash.token and m.content == FIRST_IN_LINE, 10,
+                        kind=SentMessage, what="bob's queue position")
     assert not fake.uploads, "a job ended before the kill"
     await bot.stop(signal.SIGKILL)
     assert len(bot.journal()) == 2
