@@ -296,3 +296,35 @@ async def test_a_request_that_keeps_dying_is_given_up_after_3_restarts(fake, bot
     assert bot.journal() == []
     assert not fake.uploads
     fake.assert_clean()
+
+
+async def test_a_slash_request_whose_token_is_refused_is_answered_in_its_channel(fake, bot,
+                                                                                 photo):
+    await bot.start()
+    mark = fake.mark()
+    alice, _ = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))), BIG_WORDS)
+    await typing_started(fake, mark)
+    slash = await fake.send_interaction(
+        "stylize", {"content": fake.add_attachment(jpeg_bytes(photo("chelsea")), "bob.jpg"),
+                    "style": "udnie"}, user=fake.bob)
+    await fake.wait_for(lambda m: m.token == slash.token and m.content == FIRST_IN_LINE, 10,
+                        kind=SentMessage, what="bob's queue position")
+    await bot.stop(signal.SIGKILL)
+    fake.faults.fail("POST", r"/webhooks/\d+/[^/]+", 404,  # as Discord once the token expired
+                     body={"message": "Unknown Webhook", "code": 10015})
+
+    await bot.start()
+    await painting(fake, alice, (1024, 768), "starry-night")
+    posted = await fake.wait_for(
+        lambda m: m.source == "channel" and m.method == "POST" and bool(m.files)
+        and (m.content or "").startswith(fake.mention(fake.bob)), ANSWER_TIMEOUT,
+        kind=SentMessage, what="bob's painting in the channel")
+    assert "udnie" in posted.content
+    assert decoded(posted.file.data).size == (451, 300)
+    allowed = posted.allowed_mentions  # pings bob, and nobody else
+    assert [int(u) for u in allowed["users"]] == [int(fake.bob["id"])], allowed
+    assert allowed.get("parse") == [] and not allowed.get("roles"), allowed
+    assert not slash.followups
+    await bot.stop()
+    assert bot.journal() == []
+    fake.assert_clean()
