@@ -7,6 +7,8 @@ import logging
 
 import discord
 
+from bot.journal import Recipe
+
 log = logging.getLogger(__name__)
 
 REPLY_MENTIONS = discord.AllowedMentions.none()
@@ -123,6 +125,42 @@ class ComponentReplier(SlashReplier):
         await self._interaction.followup.send(
             text, ephemeral=True, allowed_mentions=REPLY_MENTIONS
         )
+
+
+class FollowupReplier(Replier):
+    """Answers a journaled /stylize after a restart: a follow-up while its token is valid,
+    else a message in its channel that mentions the user."""
+
+    def __init__(self, bot, recipe: Recipe) -> None:
+        self._bot = bot
+        self._recipe = recipe
+        self.user_id = recipe.user_id
+        self.guild_id = recipe.guild_id
+        self.filesize_limit = recipe.upload_limit
+
+    async def _send(self, text: str, **fields) -> discord.Message:
+        recipe = self._recipe
+        if recipe.token_usable():
+            webhook = discord.Webhook.partial(recipe.application_id, recipe.token,
+                                              client=self._bot)
+            try:
+                return await webhook.send(text, wait=True, allowed_mentions=REPLY_MENTIONS,
+                                          **fields)
+            except discord.NotFound:  # the token expired early: post in the channel instead
+                if "file" in fields:
+                    fields["file"].reset()
+        channel = self._bot.get_channel(recipe.channel_id) or self._bot.get_partial_messageable(
+            recipe.channel_id, guild_id=recipe.guild_id)
+        return await channel.send(
+            f"<@{recipe.user_id}> {text}", **fields,
+            allowed_mentions=discord.AllowedMentions(users=[discord.Object(recipe.user_id)],
+                                                     everyone=False, roles=False))
+
+    async def result(self, text, file, view) -> int:
+        return (await self._send(text, file=file, view=view)).id
+
+    async def error(self, text: str) -> None:
+        await self._send(text)
 
 
 @contextlib.asynccontextmanager
