@@ -64,7 +64,8 @@ class MessageReplier(Replier):
             else:
                 await self._status.edit(content=text)
         except discord.HTTPException:
-            log.warning("could not show a status line", exc_info=True)
+            if not self._finished:  # else the result deleted the line under an in-flight edit
+                log.warning("could not show a status line", exc_info=True)
 
     async def result(self, text, file, view) -> int:
         sent = await self._message.reply(
