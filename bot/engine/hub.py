@@ -57,6 +57,7 @@ class HubEngine:
 
             self._tf = tf
             _set_threads(tf, max(1, threads or os.cpu_count() or 1))
+            tf.config.list_physical_devices("GPU")  # probes CUDA now, while stderr is quiet
             try:
                 model = hub.load(handle)
             except Exception as exc:

