@@ -6,6 +6,7 @@ import dataclasses
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -60,3 +61,16 @@ def decoded(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.convert("RGB")
+
+
+def diff(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel (0..255) of two same-sized images."""
+    assert a.size == b.size, (a.size, b.size)
+    return float(np.abs(np.asarray(a, float) - np.asarray(b, float)).mean())
+
+
+def chroma_diff(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of the colour (Cb, Cr) planes only."""
+    assert a.size == b.size, (a.size, b.size)
+    planes = [np.asarray(image.convert("YCbCr"), float)[..., 1:] for image in (a, b)]
+    return float(np.abs(planes[0] - planes[1]).mean())

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from tests.cogs.conftest import decoded, jpeg_bytes
+from tests.cogs.conftest import chroma_diff, decoded, diff, jpeg_bytes
 
 
 async def test_prefix_preset_paints_the_attached_photo(fake_discord, make_bot, settings, photo):
@@ -26,19 +26,6 @@ async def test_prefix_preset_paints_the_attached_photo(fake_discord, make_bot, s
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute difference per channel (0..255) of two same-sized images."""
-    assert a.size == b.size, (a.size, b.size)
-    return float(np.abs(np.asarray(a, float) - np.asarray(b, float)).mean())
-
-
-def chroma_diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute difference of the colour (Cb, Cr) planes only."""
-    assert a.size == b.size, (a.size, b.size)
-    planes = [np.asarray(image.convert("YCbCr"), float)[..., 1:] for image in (a, b)]
-    return float(np.abs(planes[0] - planes[1]).mean())
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.cogs.conftest import decoded, jpeg_bytes
+from tests.cogs.conftest import chroma_diff, decoded, diff, jpeg_bytes
 from tests.fakediscord import WaitTimeout
 
 EPHEMERAL = 64
-
-
-def diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute difference per channel (0..255) of two same-sized images."""
-    assert a.size == b.size, (a.size, b.size)
-    return float(np.abs(np.asarray(a, float) - np.asarray(b, float)).mean())
-
-
-def chroma_diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute difference of the colour (Cb, Cr) planes only."""
-    assert a.size == b.size, (a.size, b.size)
-    planes = [np.asarray(image.convert("YCbCr"), float)[..., 1:] for image in (a, b)]
-    return float(np.abs(planes[0] - planes[1]).mean())
 
 
 async def slash(fake, options: dict, **kwargs):
