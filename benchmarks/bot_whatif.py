@@ -1,0 +1,221 @@
+"""What-if runs of the burst from benchmarks/bot.py: the same bot with one change patched in.
+
+Run from the repository root:  STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.bot_whatif
+Each variant sends the same burst (default 50 requests from 25 users within ~1 s, 512x341
+photos, one worker) to the real bot and engine; the fake Discord runs in its own thread.
+Changes (patched in for the run only, then restored):
+  rle     PNG with zlib's Z_RLE strategy (same bytes size for stylized images, ~2x faster)
+  after   encode the upload after the job's worker slot is released (next engine run starts)
+  quiet   no queue-position lines (no status message, no edits per position change)
+  jpeg    upload JPEG 92 first instead of PNG
+These patches reach into the bot's current structure (cog and render functions); update them
+when that changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/...`
+
+import bot.discordio.upload as upload_module  # noqa: E402
+import bot.imaging.encode as encode_module  # noqa: E402
+import bot.render as render_module  # noqa: E402
+from benchmarks.bot_harness import (  # noqa: E402
+    CpuSplit,
+    FakeHost,
+    Others,
+    base_settings,
+    make_engine,
+    mirror,
+    photo_jpeg,
+    running_bot,
+    settings_for,
+    stylize,
+    trim_fake,
+    wait_quiet,
+)
+from bot.imaging import decode_image, read_image_bytes  # noqa: E402
+from bot.pipeline import style_from_bytes  # noqa: E402
+
+VARIANTS = {
+    "as is": (),
+    "rle": ("rle",),
+    "after": ("after",),
+    "quiet": ("quiet",),
+    "rle+after": ("rle", "after"),
+    "rle+after+quiet": ("rle", "after", "quiet"),
+    "jpeg+after+quiet": ("jpeg", "after", "quiet"),
+}
+
+
+class EncodeAfterSlot:
+    """A job whose result() encodes the painted image after the worker slot was released."""
+
+    def __init__(self, job: Any, limit: int) -> None:
+        self._job = job
+        self._limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    async def result(self) -> render_module.Rendered:
+        painted, start = await self._job.result()
+        upload = await asyncio.to_thread(render_module.encode_for_upload, painted, self._limit)
+        return render_module.Rendered(upload.data, upload.filename, *upload.size,
+                                      time.perf_counter() - start)
+
+
+def paint_only(engine: Any, request: render_module.RenderRequest, limits: Any) -> tuple[Any, float]:
+    """render() without the final encode: decode, styles, paint."""
+    start = time.perf_counter()
+    content = render_module.decode_image(request.content, limits, what="photo")
+    for_styles = render_module.style_limits(limits)
+    styles = [render_module.style_from_bytes(s.data, for_styles, weight=s.weight)
+              for s in request.styles]
+    return render_module.stylize(engine, content, styles, request.options), start
+
+
+async def no_position(position: int) -> None:
+    return None
+
+
+class Patches:
+    """Apply a variant's changes to the running bot and undo them."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self.cog = sys.modules["bot.cogs.stylize"]
+        self.saved = (encode_module._options, upload_module._FULL_SIZE, bot.jobs.submit,
+                      self.cog.position_reporter)
+
+    def apply(self, changes: tuple[str, ...]) -> None:
+        self.restore()
+        options, full_size, submit, reporter = self.saved
+        if "rle" in changes:
+            def rle_options(fmt: str, quality: int) -> dict[str, object]:
+                found = options(fmt, quality)
+                return {**found, "compress_type": zlib.Z_RLE} if fmt == "PNG" else found
+
+            encode_module._options = rle_options
+        if "jpeg" in changes:
+            upload_module._FULL_SIZE = (("JPEG", 92),) + tuple(
+                f for f in full_size if f[0] != "PNG")
+        if "after" in changes:
+            def split_submit(user_id: Any, fn: Any, **kwargs: Any) -> EncodeAfterSlot:
+                if not (isinstance(fn, functools.partial) and fn.func is self.cog.render):
+                    raise SystemExit("the cog no longer submits partial(render, ...): update "
+                                     "benchmarks/bot_whatif.py")
+                engine, request, limits, limit = fn.args
+                job = submit(user_id, functools.partial(paint_only, engine, request, limits),
+                             **kwargs)
+                return EncodeAfterSlot(job, limit)
+
+            self.bot.jobs.submit = split_submit
+        if "quiet" in changes:
+            self.cog.position_reporter = lambda replier: no_position
+
+    def restore(self) -> None:
+        (encode_module._options, upload_module._FULL_SIZE, self.bot.jobs.submit,
+         self.cog.position_reporter) = self.saved
+
+
+async def run(count: int, rounds: int, patience: float) -> None:
+    folder = mirror()
+    with tempfile.TemporaryDirectory(prefix="stylebot-whatif-") as tmp:
+        settings = settings_for(base_settings(Path(tmp), folder),
+                                jobs={"per_user": 2, "max_queue": count + 8})
+        engine = await make_engine(settings)
+        photo = photo_jpeg(512, 341)
+        limits = settings.image_limits()
+        image = decode_image(photo, limits)
+        style = style_from_bytes(read_image_bytes(folder / "presets" / "starry-night.jpg",
+                                                  limits), limits)
+        alone: list[tuple[float, float]] = []
+        results: dict[str, list[tuple[float, float, dict[str, float], float]]] = {}
+        async with FakeHost("thread", heartbeat_interval=5.0) as host:
+            users = [await host.do(host.fake.make_user, f"user{i:02d}")
+                     for i in range(count // 2)]
+            async with running_bot(settings, engine) as bot:
+                patches = Patches(bot)
+                await stylize(host, photo)  # warm the shape
+                try:
+                    for _ in range(rounds):
+                        await wait_quiet(patience)
+                        with Others() as others:
+                            took = await asyncio.to_thread(
+                                lambda: sum(timed(engine.stylize, image, [style])
+                                            for _ in range(count)))
+                        alone.append((took, others.cores))
+                        for name, changes in VARIANTS.items():
+                            patches.apply(changes)
+                            await wait_quiet(patience)
+                            with Others() as others, CpuSplit() as cpu:
+                                outcomes = await asyncio.gather(*(
+                                    stylize(host, photo, author=users[i % len(users)],
+                                            delay=i / count) for i in range(count)))
+                            patches.restore()
+                            bad = sum(1 for o in outcomes if not o.uploaded)
+                            if bad:
+                                raise SystemExit(f"{name}: {bad} requests got no painting")
+                            wall = (max(o.answer.time for o in outcomes if o.answer)
+                                    - min(o.sent for o in outcomes))
+                            results.setdefault(name, []).append(
+                                (wall, others.cores, cpu.used, alone[-1][0] / wall))
+                            await host.do(trim_fake, host.fake)
+                finally:
+                    patches.restore()
+        engine.close()
+    print(f"\nengine alone, {count} runs back to back: " + ", ".join(
+        f"{t:.2f} s (other processes {o:.2f} cores)" for t, o in alone))
+    header = ["variant", "wall s (median)", "efficiency", "bot loop CPU s", "fake CPU s",
+              "worker+engine CPU s", "other procs' cores"]
+    rows = []
+    for name, runs in results.items():
+        wall = statistics.median(r[0] for r in runs)
+
+        def cpu(kinds: tuple[str, ...], runs: list = runs) -> str:
+            return f"{statistics.median(sum(r[2].get(k, 0.0) for k in kinds) for r in runs):.2f}"
+
+        efficiency = statistics.median(r[3] for r in runs)
+        rows.append([name, f"{wall:.2f}", f"{100 * efficiency:.0f}%", cpu(("bot loop",)),
+                     cpu(("fake loop",)), cpu(("job worker", "other")),
+                     " ".join(f"{r[1]:.2f}" for r in runs)])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    print(f"\n## burst what-ifs: {count} requests, 512x341, median of {rounds} rounds; "
+          f"efficiency = engine alone ({count} runs, measured at the start of the round) / wall")
+    for n, row in enumerate([header, *rows]):
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def timed(fn: Any, *args: Any) -> float:
+    start = time.monotonic()
+    fn(*args)
+    return time.monotonic() - start
+
+
+def main() -> None:
+    """Parse arguments and run every variant."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=50, help="requests per burst")
+    parser.add_argument("--rounds", type=int, default=2, help="bursts per variant")
+    parser.add_argument("--patience", type=float, default=0.0, metavar="S",
+                        help="let each run wait up to S seconds for a quiet machine")
+    args = parser.parse_args()
+    asyncio.run(run(args.count, args.rounds, args.patience))
+
+
+if __name__ == "__main__":
+    main()
