@@ -74,3 +74,16 @@ def photo():
         return image.resize(size, Image.Resampling.LANCZOS) if size else image
 
     return load
+
+
+@pytest.fixture
+def cli_env(monkeypatch, mirror_dir, tmp_path_factory):
+    """In-process `stylebot` runs: the mirror, one session-wide throwaway cache (compiled
+    shapes and style vectors reused; never HOME's), and no config file from the environment."""
+    from tests.commands import shared_cache_dir
+
+    cache = shared_cache_dir(tmp_path_factory)
+    monkeypatch.setenv("STYLEBOT_MIRROR", str(mirror_dir))
+    monkeypatch.setenv("STYLEBOT_CACHE_DIR", str(cache))
+    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+    return cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 
@@ -14,25 +15,25 @@ log = logging.getLogger(__name__)
 REPLY_MENTIONS = discord.AllowedMentions.none()
 
 
-class Replier:
+class Replier(abc.ABC):
     """Status lines, the final result and error sentences for one request."""
 
     filesize_limit: int
     user_id: int
     guild_id: int | None
 
-    async def status(self, text: str) -> None:
+    async def status(self, text: str) -> None:  # noqa: B027 (optional: most need no status line)
         """Show or update a short progress line (e.g. the queue position)."""
 
+    @abc.abstractmethod
     async def result(self, text: str, file: discord.File, view: discord.ui.View | None) -> int:
         """Post the painting; return the id of the message that carries it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def error(self, text: str) -> None:
         """Tell the user, in one sentence, why nothing came of the request."""
-        raise NotImplementedError
 
-    async def done(self) -> None:
+    async def done(self) -> None:  # noqa: B027 (optional: only a status line needs removing)
         """Remove any status line left over."""
 
     def typing(self) -> contextlib.AbstractAsyncContextManager:

@@ -18,16 +18,7 @@ from tests.engine.stats import mean_abs_diff
 SIZE = (180, 120)  # small content keeps every run well under a second
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Path:
-    return shared_cache_dir(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch, mirror_dir, shared_cache):
-    monkeypatch.setenv("STYLEBOT_MIRROR", str(mirror_dir))
-    monkeypatch.setenv("STYLEBOT_CACHE_DIR", str(shared_cache))
-    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +37,12 @@ def out_dir(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(content, shared_cache, mirror_dir, tmp_path_factory) -> Image.Image:
+def reference(content, mirror_dir, tmp_path_factory) -> Image.Image:
     """The photo painted as `stylize PHOTO -s starry-night`, the baseline of several tests."""
     output = tmp_path_factory.mktemp("reference") / "starry.png"
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()):
         patch.setenv("STYLEBOT_MIRROR", str(mirror_dir))
-        patch.setenv("STYLEBOT_CACHE_DIR", str(shared_cache))
+        patch.setenv("STYLEBOT_CACHE_DIR", str(shared_cache_dir(tmp_path_factory)))
         patch.delenv("STYLEBOT_CONFIG", raising=False)
         assert run_cli(["stylize", content, "-s", "starry-night", "-o", output]) == 0
     with Image.open(output) as image:

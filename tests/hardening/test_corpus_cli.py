@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.commands import one_error_line, process_env, run_cli, shared_cache_dir
+from tests.commands import one_error_line, process_env, run_cli
 from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
 
 CASES = build_corpus()
@@ -101,16 +101,7 @@ def check_outcome(case: Case, code: int, stdout: str, stderr: str, output: Path)
     return f"refused: {sentence}"
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Path:
-    return shared_cache_dir(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch, mirror_dir, shared_cache):
-    monkeypatch.setenv("STYLEBOT_MIRROR", str(mirror_dir))
-    monkeypatch.setenv("STYLEBOT_CACHE_DIR", str(shared_cache))
-    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def test_the_corpus_has_every_kind_of_case():
