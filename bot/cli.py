@@ -9,8 +9,6 @@ from pathlib import Path
 
 from bot.errors import StylebotError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
-
 
 class UsageError(StylebotError):
     """Command-line arguments that parse but make no sense together (exit code 2)."""

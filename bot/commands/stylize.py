@@ -13,6 +13,7 @@ from bot.engine import Engine, WeightedStyle
 from bot.engine.base import check_strength
 from bot.errors import EngineError, ImageError
 from bot.imaging import (
+    IMAGE_SUFFIXES,
     MAX_OUTPUT_SIDE,
     ImageLimits,
     format_for_path,
@@ -45,8 +46,7 @@ def parse_weights(text: str | None, count: int) -> list[float]:
 
 
 def _looks_like_path(text: str) -> bool:
-    return Path(text).suffix.lower() in {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp",
-                                         ".tif", ".tiff"} or "/" in text or "\\" in text
+    return Path(text).suffix.lower() in IMAGE_SUFFIXES or "/" in text or "\\" in text
 
 
 async def _styles(

@@ -2,7 +2,13 @@
 
 from bot.imaging.colour import keep_colours
 from bot.imaging.convert import from_float_array, to_float_array
-from bot.imaging.decode import ALLOWED_FORMATS, decode_image, read_image_bytes, read_image_file
+from bot.imaging.decode import (
+    ALLOWED_FORMATS,
+    IMAGE_SUFFIXES,
+    decode_image,
+    read_image_bytes,
+    read_image_file,
+)
 from bot.imaging.encode import FORMATS, encode_image, format_for_path, save_image_atomic
 from bot.imaging.limits import (
     MAX_OUTPUT_SIDE,
@@ -17,6 +23,7 @@ from bot.imaging.resize import fit_long_side, pad_to_multiple, style_square
 __all__ = [
     "ALLOWED_FORMATS",
     "FORMATS",
+    "IMAGE_SUFFIXES",
     "MAX_OUTPUT_SIDE",
     "ImageLimits",
     "decode_image",

@@ -17,6 +17,8 @@ from bot.imaging.modes import to_rgb
 
 #: Pillow plug-ins that may parse untrusted input; nothing else is ever tried.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+#: File name endings of those formats.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 #: What ``Image.format`` may then say (the JPEG plug-in calls multi-picture JPEGs "MPO").
 _OPENED_FORMATS = frozenset(ALLOWED_FORMATS) | {"MPO"}
 
