@@ -3,7 +3,6 @@
 import io
 import os
 import secrets
-import zlib
 from contextlib import suppress
 from pathlib import Path
 
@@ -11,9 +10,9 @@ from PIL import Image
 
 from bot.errors import ImageError
 from bot.imaging.modes import to_rgb
+from bot.imaging.png import encode_png
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-_PNG_COMPRESS_LEVEL = 6
 _WEBP_METHOD = 4
 _FULL_CHROMA_QUALITY = 90  # from this JPEG quality up, keep colour at full resolution (4:4:4)
 
@@ -35,6 +34,8 @@ def encode_image(img: Image.Image, fmt: str, *, quality: int = 92) -> bytes:
         raise ValueError(f"quality must be between 1 and 100, not {quality}.")
     keep_alpha = fmt != "JPEG" and img.mode == "RGBA"
     pixels = img if img.mode == "RGB" or keep_alpha else to_rgb(img)
+    if fmt == "PNG":
+        return encode_png(pixels)
     buffer = io.BytesIO()
     try:
         pixels.save(buffer, fmt, **_options(fmt, quality))
@@ -71,11 +72,6 @@ def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
 
 
 def _options(fmt: str, quality: int) -> dict[str, object]:
-    if fmt == "PNG":
-        # Run-length zlib: on painted images as small as the default strategy, in under half the
-        # time (1024x768: 64 ms instead of 136 ms); photos come out a few per cent larger.
-        return {"optimize": False, "compress_level": _PNG_COMPRESS_LEVEL,
-                "compress_type": zlib.Z_RLE}
     if fmt == "JPEG":
         subsampling = 0 if quality >= _FULL_CHROMA_QUALITY else 2  # 4:4:4, else 4:2:0
         # Plain baseline: Pillow's optimize/progressive writers fail on very detailed images
