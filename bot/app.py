@@ -87,7 +87,8 @@ class StyleBotMixin:
         )
         jobs = settings.jobs
         self.jobs = JobQueue(workers=jobs.workers, max_queue=jobs.max_queue,
-                             per_user=jobs.per_user, cooldown=jobs.cooldown)
+                             per_user=jobs.per_user, cooldown=jobs.cooldown,
+                             position_interval=jobs.position_interval)
         self.recent = RecentResults(jobs.restyle_ttl)
         self.resolver: AssetResolver = make_resolver(settings)
         self.catalog: PresetCatalog = make_catalog(settings)

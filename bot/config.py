@@ -101,6 +101,7 @@ class JobSettings:
     cooldown: float = 10.0
     grace_period: float = 30.0
     restyle_ttl: float = 900.0
+    position_interval: float = 5.0  # shortest gap between two queue-position edits; 0 = none
 
 
 def _xdg_dir(variable: str, fallback: str) -> Path:
@@ -227,6 +228,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "cooldown": _seconds(),
         "grace_period": _seconds(),
         "restyle_ttl": _seconds(),
+        "position_interval": _seconds(),
     },
     "paths": {"data_dir": _PATH, "presets_dir": _PATH, "cache_dir": _PATH, "mirror": _PATH},
     "logging": {"level": _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")},

@@ -52,7 +52,7 @@ def test_defaults():
     assert (s.engine.name, s.engine.transfer, s.engine.threads) == ("lite", "fp16", 0)
     assert s.engine.hub_handle == HUB_HANDLE and s.engine.model_dir is None
     assert dataclasses.astuple(s.limits) == (26214400, 40_000_000, 1024, 1024, 20.0, 120.0, 4, 0)
-    assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0)
+    assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0, 5.0)
     assert dataclasses.astuple(s.paths) == (None, None, None, None)
     assert s.logging.level == "INFO"
 
@@ -91,6 +91,7 @@ def test_a_valid_file_is_read(load):
         job_timeout = 60
         [jobs]
         cooldown = 0
+        position_interval = 0
         [logging]
         level = "DEBUG"
         """
@@ -100,6 +101,7 @@ def test_a_valid_file_is_read(load):
     assert (s.limits.max_output_side, s.limits.default_output_side) == (2048, 512)
     assert s.limits.job_timeout == 60.0 and isinstance(s.limits.job_timeout, float)
     assert s.jobs.cooldown == 0.0 and s.logging.level == "DEBUG"
+    assert s.jobs.position_interval == 0.0 and isinstance(s.jobs.position_interval, float)
 
 
 # --- environment ------------------------------------------------------------------------------
@@ -239,6 +241,10 @@ def test_unknown_names(load, text, message):
         (
             "[jobs]\ncooldown = -0.5",
             "jobs.cooldown must be a number of seconds of at least 0, not -0.5.",
+        ),
+        (
+            "[jobs]\nposition_interval = -1",
+            "jobs.position_interval must be a number of seconds of at least 0, not -1.",
         ),
         (
             "[limits]\njob_timeout = 0",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -45,7 +45,10 @@ class Job(Generic[T]):
         self._fn = fn
         self._timeout = timeout
         self._on_position = on_position
-        self._pending_positions: deque[int] = deque()
+        self._position_interval = queue.position_interval
+        self._pending_position: int | None = None  # newest position not yet delivered
+        self._delivered_at: float | None = None  # loop time the last delivery ended
+        self._wake = asyncio.Event()  # ends the notifier's wait early: position 0 or finished
         self._notifier: asyncio.Task[None] | None = None
         self._future = future
 
@@ -70,6 +73,8 @@ class Job(Generic[T]):
         if self._future.done():
             return False
         self.position = None
+        self._pending_position = None
+        self._wake.set()  # a notifier waiting out the interval stops now
         if exc is None:
             self._future.set_result(value)
         else:
@@ -84,19 +89,37 @@ class Job(Generic[T]):
         self.position = position
         if self._on_position is None:
             return
-        # One notifier task per job delivers positions one at a time, newest first-come: a
-        # slow callback (editing a Discord message) never shows a stale position last, and
+        # One notifier task per job delivers positions one at a time, newest only: a slow
+        # callback (editing a Discord message) never shows a stale position last, and
         # positions that changed meanwhile are skipped rather than replayed one by one.
-        self._pending_positions.append(position)
+        self._pending_position = position
+        if position == 0:
+            self._wake.set()  # "started" never waits out the interval
         if self._notifier is None or self._notifier.done():
             self._notifier = self._queue._spawn(self._notify_positions())
 
+    def _wait_before_next(self) -> float:
+        """Seconds until the pending position may go out: at least the interval after the
+        previous delivery, except the first one and position 0."""
+        if self._delivered_at is None or self._pending_position == 0:
+            return 0.0
+        loop = asyncio.get_running_loop()
+        return self._delivered_at + self._position_interval - loop.time()
+
     async def _notify_positions(self) -> None:
         assert self._on_position is not None
-        while self._pending_positions:
-            position = self._pending_positions[-1]
-            self._pending_positions.clear()
+        while self._pending_position is not None and not self.done:
+            wait = self._wait_before_next()
+            if wait > 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
+                continue  # look again: the job may have started or finished meanwhile
+            position, self._pending_position = self._pending_position, None
             try:
                 await self._on_position(position)
             except Exception:
                 log.exception("job %s: on_position(%d) failed", self.id, position)
+            finally:
+                self._delivered_at = asyncio.get_running_loop().time()

@@ -53,6 +53,10 @@ class JobQueue:
     A thread cannot be killed. When a job times out its result() fails at once with
     JobTimeout, but its worker slot and its user's per-user slot stay taken until the thread
     really returns, so the cores are never oversubscribed and `running` counts such threads.
+
+    `position_interval` throttles each job's on_position callback: after one delivery the
+    next waits that many seconds and then carries only the newest position. The first
+    position and 0 ("started") go out at once, and nothing goes out once the job is done.
     """
 
     def __init__(
@@ -63,13 +67,17 @@ class JobQueue:
         cooldown: float = 0.0,
         executor: concurrent.futures.Executor | None = None,
         clock: Callable[[], float] = time.monotonic,
+        position_interval: float = 0.0,
     ) -> None:
-        if workers < 1 or max_queue < 0 or per_user < 1 or cooldown < 0:
-            raise ValueError("workers and per_user must be >= 1, max_queue and cooldown >= 0")
+        if workers < 1 or per_user < 1 or min(max_queue, cooldown, position_interval) < 0:
+            raise ValueError(
+                "workers and per_user must be >= 1; max_queue, cooldown and position_interval >= 0"
+            )
         self.workers = workers
         self.max_queue = max_queue
         self.per_user = per_user
         self.cooldown = cooldown
+        self.position_interval = position_interval
         self._clock = clock
         self._owns_executor = executor is None
         self._executor = executor or concurrent.futures.ThreadPoolExecutor(
@@ -276,6 +284,8 @@ class JobQueue:
         return await asyncio.shield(self._shutdown)
 
     async def _close(self, grace: float) -> list[Job[Any]]:
+        # Every job ends settled here, and settling wakes a position notifier waiting out its
+        # interval, so none outlives the queue (Job._settle); one mid-callback finishes it.
         dropped = list(self._waiting)
         self._waiting.clear()
         for job in dropped:

@@ -17,13 +17,15 @@ from tests.fakediscord.fixtures import fake_discord  # noqa: F401  (re-exported 
 
 @pytest.fixture
 def settings(tmp_path: Path, mirror_dir: Path) -> Settings:
-    """Test settings: tmp data and cache dirs, the mirror, no cooldown, small outputs."""
+    """Test settings: tmp data and cache dirs, the mirror, no cooldown, small outputs, and every
+    queue move shown at once (position_interval 0) so tests can check each status edit."""
     base = Settings()
     return dataclasses.replace(
         base,
         paths=dataclasses.replace(base.paths, data_dir=tmp_path / "data",
                                   cache_dir=tmp_path / "cache", mirror=mirror_dir),
-        jobs=dataclasses.replace(base.jobs, cooldown=0.0, grace_period=10.0),
+        jobs=dataclasses.replace(base.jobs, cooldown=0.0, grace_period=10.0,
+                                 position_interval=0.0),
         limits=dataclasses.replace(base.limits, default_output_side=512),
     )
 

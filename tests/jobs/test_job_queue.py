@@ -181,7 +181,7 @@ async def test_a_failing_slow_on_position_callback_never_breaks_the_queue(gate, 
         raise RuntimeError("discord is down")
 
     queue.submit(1, gate.wait)
-    job = queue.submit(2, lambda: "fine", on_position=bad)
+    job = queue.submit(2, sleeper(0.2, "fine"), on_position=bad)  # still running when 0 is due
     gate.set()
     assert await job.result() == "fine"
     await asyncio.sleep(0.05)
