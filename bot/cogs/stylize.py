@@ -25,6 +25,7 @@ from bot.discordio.replies import (
     Replier,
     SlashReplier,
 )
+from bot.discordio.typing import SharedTyping
 from bot.discordio.views import (
     COLOURS,
     RESTYLE,
@@ -66,6 +67,7 @@ class Stylize(commands.Cog):
         self.bot = bot
         self.inputs = InputPlanner(bot)
         self.journal = Journal(bot.store)
+        self.typing = SharedTyping()  # one indicator per channel, shared by its requests
         self._unfinished: list[tuple[str, dict]] = []
 
     async def cog_load(self) -> None:
@@ -79,7 +81,7 @@ class Stylize(commands.Cog):
                       brief="Paint a photo in the style of an artwork.")
     async def stylize_command(self, ctx: commands.Context, *, words: str = "") -> None:
         limit = self._upload_limit(ctx.filesize_limit)
-        replier = MessageReplier(ctx.message, limit)
+        replier = MessageReplier(ctx.message, limit, self.typing)
         address = message_address(ctx.message, limit)
         await self._serve(replier, self.inputs.from_message(ctx.message, words, address))
 
@@ -320,7 +322,7 @@ class Stylize(commands.Cog):
             message = await channel.fetch_message(recipe.message_id)
         except (discord.NotFound, discord.Forbidden):
             return None
-        return MessageReplier(message, recipe.upload_limit)
+        return MessageReplier(message, recipe.upload_limit, self.typing)
 
 
 async def setup(bot) -> None:

@@ -8,6 +8,7 @@ import logging
 
 import discord
 
+from bot.discordio.typing import SharedTyping
 from bot.journal import Recipe
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ class Replier(abc.ABC):
 class MessageReplier(Replier):
     """Replies to a `!stylize` message; the queue position is its own, edited message."""
 
-    def __init__(self, message: discord.Message, filesize_limit: int) -> None:
+    def __init__(self, message: discord.Message, filesize_limit: int,
+                 typing: SharedTyping | None = None) -> None:
         self._message = message
+        self._typing = typing or SharedTyping()
         self._status: discord.Message | None = None
         self._finished = False
         self.filesize_limit = filesize_limit
@@ -87,7 +90,7 @@ class MessageReplier(Replier):
                 await status.delete()
 
     def typing(self):
-        return _typing_if_possible(self._message.channel)
+        return self._typing.hold(self._message.channel)
 
 
 class SlashReplier(Replier):
@@ -163,19 +166,3 @@ class FollowupReplier(Replier):
 
     async def error(self, text: str) -> None:
         await self._send(text)
-
-
-@contextlib.asynccontextmanager
-async def _typing_if_possible(channel: discord.abc.Messageable):
-    """Show "typing…" while the job runs; a channel that refuses it costs nothing."""
-    indicator = channel.typing()
-    try:
-        await indicator.__aenter__()
-    except discord.HTTPException:
-        log.info("typing indicator refused", exc_info=True)
-        yield
-        return
-    try:
-        yield
-    finally:
-        await indicator.__aexit__(None, None, None)

@@ -103,6 +103,7 @@ async def test_queued_users_see_their_position_until_their_result(fake_discord, 
                                                                   settings, photo):
     pics = photos(photo)
     bot = make_bot(settings, jobs={"workers": 1})
+    started = time.monotonic()
     async with fake_discord.running(bot):
         # Each asks once the one before is queued: concurrent downloads may finish in any order.
         first = await ask(fake_discord, fake_discord.alice, pics.big, pics.big_words)
@@ -113,6 +114,7 @@ async def test_queued_users_see_their_position_until_their_result(fake_discord, 
             is not None, 10, kind=SentMessage, what="bob's queue position")
         third = await ask(fake_discord, fake_discord.carol, pics.small)
         await all_answered(fake_discord, [first, second, third])
+        elapsed = time.monotonic() - started
     alice, bob, carol = assert_one_outcome_each(fake_discord, [first, second, third])
     assert all(len(o.results) == 1 for o in (alice, bob, carol))
     assert alice.statuses == []  # the first job started at once
@@ -130,8 +132,9 @@ async def test_queued_users_see_their_position_until_their_result(fake_discord, 
     assert alice.results[0].seq < bob.results[0].seq < carol.results[0].seq
     for found, size in ((alice, (1024, 768)), (bob, (451, 300)), (carol, (451, 300))):
         assert decoded(found.results[0].file.data).size == size
+    # One indicator for the channel, shared by the three (discord.py renews it every 5 s).
     typing = [t for t in fake_discord.typing_calls if t.channel_id == fake_discord.channel_id]
-    assert len(typing) >= 3, typing
+    assert 1 <= len(typing) <= 1 + elapsed // 5, typing
     fake_discord.assert_clean()
 
 
