@@ -92,7 +92,7 @@ def check_outcome(case: Case, reply: SentMessage) -> str:
 
 
 async def test_every_case_gets_one_outcome_and_the_bot_stays_healthy(fake_discord, make_bot,
-                                                                     settings):
+                                                                     settings, frozen_heap):
     bot = make_bot(settings, jobs={"cooldown": 0.0, "per_user": 100, "max_queue": 100},
                    limits={"job_timeout": JOB_TIMEOUT, "download_timeout": DOWNLOAD_TIMEOUT})
     answered: dict[str, tuple[dict, SentMessage]] = {}

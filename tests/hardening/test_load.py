@@ -73,7 +73,8 @@ def tiny_photos(photo) -> list[bytes]:
     return [jpeg_bytes(photo(name, TINY)) for name in ("chelsea", "coffee", "astronaut")]
 
 
-async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, settings, photo):
+async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, settings, photo,
+                                                   frozen_heap):
     users = [fake_discord.make_user(f"user{i}") for i in range(50)]
     pictures = tiny_photos(photo)
     bot = make_bot(settings, jobs={"workers": 1, "max_queue": MAX_QUEUE, "per_user": 1})
