@@ -233,21 +233,21 @@ async def breakdown(host: FakeHost, timer: StageTimer, outcome: Outcome) -> dict
     posts = [r for r in requests if r.method == "POST" and r.path == path
              and outcome.sent <= r.time <= end]
     stages: dict[str, float] = {}
-    download = spans.get("download")
-    job = spans.get("render")
-    if download is None or job is None:
+    download, job, encode = spans.get("download"), spans.get("paint"), spans.get("encode")
+    if download is None or job is None or encode is None:
         return stages
     post_at = posts[-1].time if posts else end
     stages["gateway + command until download starts"] = download[0] - outcome.sent
     stages["download photo from CDN"] = download[1] - download[0]
     stages["queue/executor hand-off"] = job[0] - download[1]
-    for name, label in (("decode", "decode JPEG (worker)"), ("engine", "engine (worker)"),
-                        ("encode", "encode PNG (worker)")):
+    for name, label in (("decode", "decode JPEG (worker)"), ("engine", "engine (worker)")):
         if name in spans:
             stages[label] = spans[name][1] - spans[name][0]
-    inside = sum(spans[n][1] - spans[n][0] for n in ("decode", "engine", "encode") if n in spans)
-    stages["rest of render() (style hash...)"] = job[1] - job[0] - inside
-    stages["job done -> reply POST reaches fake"] = post_at - job[1]
+    inside = sum(spans[n][1] - spans[n][0] for n in ("decode", "engine") if n in spans)
+    stages["rest of paint() (style hash...)"] = job[1] - job[0] - inside
+    stages["job done -> encode starts (thread)"] = encode[0] - job[1]
+    stages["encode PNG (after the worker)"] = encode[1] - encode[0]
+    stages["encoded -> reply POST reaches fake"] = post_at - encode[1]
     stages["upload body + fake parses multipart"] = end - post_at
     return stages
 
@@ -339,8 +339,9 @@ async def burst(host: FakeHost, bot, work: Work, users: list[dict], count: int,
             alone[name], alone[f"{name} cpu"], alone[f"{name} others"] = kept[1], kept[2], kept[0]
     others_alone = alone["engine others"]
     engine_sum, render_sum, engine_cpu = alone["engine"], alone["render"], alone["engine cpu"]
+    cores = len(os.sched_getaffinity(0))
     inbot = {name: sum(e - s for n, s, e in timer.spans if n == name)
-             for name in ("render", "engine", "decode", "encode")}
+             for name in ("paint", "engine", "decode", "encode")}
     rows = [["answers: uploads / error replies / none", f"{len(uploads)} / {len(errors)} / "
              f"{missing}"],
             ["sending took (s)", max(o.sent for o in outcomes) - first],
@@ -350,12 +351,19 @@ async def burst(host: FakeHost, bot, work: Work, users: list[dict], count: int,
             [f"render() alone: {count} runs back to back (s)", render_sum],
             ["render() alone / wall", f"{100 * render_sum / wall:.1f}%"],
             ["in the bot: engine stage total (s)", inbot["engine"]],
-            ["in the bot: decode + encode PNG total (s)", inbot["decode"] + inbot["encode"]],
-            ["in the bot: worker busy (render) total (s)", inbot["render"]],
-            ["in the bot: worker idle within wall (s)", wall - inbot["render"]],
+            ["in the bot: decode total, in the worker (s)", inbot["decode"]],
+            ["in the bot: encode PNG total, after the worker (s)", inbot["encode"]],
+            ["in the bot: worker busy (decode + paint) total (s)", inbot["paint"]],
+            ["in the bot: worker idle within wall (s)", wall - inbot["paint"]],
             ["CPU s during the burst", f"{cpu.total:.2f} (" + ", ".join(
                 f"{k} {v:.2f}" for k, v in sorted(cpu.used.items())) + ")"],
             [f"CPU s, engine alone for {count} jobs", engine_cpu],
+            ["CPU ms per job beyond the engine's (bot, fake, decode, encode)",
+             ms((cpu.total - engine_cpu) / count)],
+            ["CPU ms per job the 95 % target leaves beyond the engine's",
+             ms(engine_cpu / count * (1 / 0.95 - 1))],
+            [f"bound: engine alone / (CPU s during the burst / {cores} cores)",
+             f"{100 * engine_sum / (cpu.total / cores):.1f}%"],
             ["other processes' cores: during the burst / engine alone",
              f"{others.cores:.2f} / {others_alone:.2f}"],
             ["REST/CDN calls by the bot", ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))]]
@@ -465,8 +473,8 @@ async def run(args: argparse.Namespace) -> None:
                         await lag(host, bot, big, users, 0.005, args.diagnose,
                                   args.patience)
                     if "burst" in args.only:
-                        await burst(host, bot, small, users, burst_count, alone,
-                                    args.patience)
+                        await burst(host, bot, big if args.burst_side == 1024 else small,
+                                    users, burst_count, alone, args.patience)
         engine.close()
     rows = []
     for what, mode, value, op, target in checks:
@@ -492,6 +500,8 @@ def main() -> None:
                         help="let each timed run wait up to S seconds for a quiet machine")
     parser.add_argument("--diagnose", action="store_true",
                         help="list the slowest event-loop callbacks during the lag section")
+    parser.add_argument("--burst-side", type=int, choices=(512, 1024), default=1024,
+                        help="the burst's photo: 1024x768 (as in the latency run) or 512x341")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
     asyncio.run(run(parser.parse_args()))
 

@@ -394,10 +394,10 @@ class StageTimer:
 
     STAGES = (  # (module, function, stage)
         ("bot.discordio.fetch", "fetch_image_bytes", "download"),
-        ("bot.render", "render", "render"),  # the job: decode + paint + encode
+        ("bot.render", "paint", "paint"),  # the job in the worker: decode + paint
         ("bot.imaging.decode", "decode_image", "decode"),
         ("bot.pipeline", "stylize", "engine"),  # size cap + engine.stylize
-        ("bot.discordio.upload", "encode_for_upload", "encode"),
+        ("bot.discordio.upload", "encode_for_upload", "encode"),  # after the worker
     )
 
     def __init__(self) -> None:

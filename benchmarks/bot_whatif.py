@@ -1,11 +1,11 @@
 """What-if runs of the burst from benchmarks/bot.py: the same bot with one change patched in.
 
 Run from the repository root:  STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.bot_whatif
-Each variant sends the same burst (default 50 requests from 25 users within ~1 s, 512x341
+Each variant sends the same burst (default 50 requests from 25 users within ~1 s, 1024x768
 photos, one worker) to the real bot and engine; the fake Discord runs in its own thread.
 Changes (patched in for the run only, then restored):
-  rle     PNG with zlib's Z_RLE strategy (same bytes size for stylized images, ~2x faster)
-  after   encode the upload after the job's worker slot is released (next engine run starts)
+  inside  encode the upload inside the job's worker slot, as before commit "encode after the
+          worker" (the next painting waits for the encode)
   quiet   no queue-position lines (no status message, no edits per position change)
   jpeg    upload JPEG 92 first instead of PNG
 These patches reach into the bot's current structure (cog and render functions); update them
@@ -21,14 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/...`
 
 import bot.discordio.upload as upload_module  # noqa: E402
-import bot.imaging.encode as encode_module  # noqa: E402
 import bot.render as render_module  # noqa: E402
 from benchmarks.bot_harness import (  # noqa: E402
     CpuSplit,
@@ -49,40 +48,34 @@ from bot.pipeline import style_from_bytes  # noqa: E402
 
 VARIANTS = {
     "as is": (),
-    "rle": ("rle",),
-    "after": ("after",),
+    "inside": ("inside",),
     "quiet": ("quiet",),
-    "rle+after": ("rle", "after"),
-    "rle+after+quiet": ("rle", "after", "quiet"),
-    "jpeg+after+quiet": ("jpeg", "after", "quiet"),
+    "jpeg": ("jpeg",),
+    "jpeg+quiet": ("jpeg", "quiet"),
 }
+INSIDE_LIMIT = 10 * 1024 * 1024  # the fake's upload limit; the job cannot see the replier's
 
 
-class EncodeAfterSlot:
-    """A job whose result() encodes the painted image after the worker slot was released."""
+@dataclass(frozen=True)
+class PreEncoded(render_module.Painted):
+    """A painting that was already encoded inside the worker slot."""
 
-    def __init__(self, job: Any, limit: int) -> None:
-        self._job = job
-        self._limit = limit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._job, name)
-
-    async def result(self) -> render_module.Rendered:
-        painted, start = await self._job.result()
-        upload = await asyncio.to_thread(render_module.encode_for_upload, painted, self._limit)
-        return render_module.Rendered(upload.data, upload.filename, *upload.size,
-                                      time.perf_counter() - start)
+    rendered: Any = None
 
 
-def paint_only(engine: Any, request: render_module.RenderRequest, limits: Any) -> tuple[Any, float]:
-    """render() without the final encode: decode, styles, paint."""
-    start = time.perf_counter()
-    content = render_module.decode_image(request.content, limits, what="photo")
-    for_styles = render_module.style_limits(limits)
-    styles = [render_module.style_from_bytes(s.data, for_styles, weight=s.weight)
-              for s in request.styles]
-    return render_module.stylize(engine, content, styles, request.options), start
+def paint_and_encode(paint: Any) -> PreEncoded:
+    """The job as before: decode, paint and encode, all in the worker slot."""
+    painted = paint()
+    return PreEncoded(painted.image, painted.seconds,
+                      render_module.encode(painted, INSIDE_LIMIT))
+
+
+def encode_unless_done(original: Any) -> Any:
+    def encode(painted: Any, limit: int) -> Any:
+        found = getattr(painted, "rendered", None)
+        return found if found is not None else original(painted, limit)
+
+    return encode
 
 
 async def no_position(position: int) -> None:
@@ -95,47 +88,40 @@ class Patches:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
         self.cog = sys.modules["bot.cogs.stylize"]
-        self.saved = (encode_module._options, upload_module._FULL_SIZE, bot.jobs.submit,
-                      self.cog.position_reporter)
+        self.saved = (upload_module._FULL_SIZE, bot.jobs.submit, self.cog.position_reporter,
+                      self.cog.encode)
 
     def apply(self, changes: tuple[str, ...]) -> None:
         self.restore()
-        options, full_size, submit, reporter = self.saved
-        if "rle" in changes:
-            def rle_options(fmt: str, quality: int) -> dict[str, object]:
-                found = options(fmt, quality)
-                return {**found, "compress_type": zlib.Z_RLE} if fmt == "PNG" else found
-
-            encode_module._options = rle_options
+        full_size, submit, _, encode = self.saved
         if "jpeg" in changes:
             upload_module._FULL_SIZE = (("JPEG", 92),) + tuple(
                 f for f in full_size if f[0] != "PNG")
-        if "after" in changes:
-            def split_submit(user_id: Any, fn: Any, **kwargs: Any) -> EncodeAfterSlot:
-                if not (isinstance(fn, functools.partial) and fn.func is self.cog.render):
-                    raise SystemExit("the cog no longer submits partial(render, ...): update "
+        if "inside" in changes:
+            def inside_submit(user_id: Any, fn: Any, **kwargs: Any) -> Any:
+                if not (isinstance(fn, functools.partial) and fn.func is self.cog.paint):
+                    raise SystemExit("the cog no longer submits partial(paint, ...): update "
                                      "benchmarks/bot_whatif.py")
-                engine, request, limits, limit = fn.args
-                job = submit(user_id, functools.partial(paint_only, engine, request, limits),
-                             **kwargs)
-                return EncodeAfterSlot(job, limit)
+                return submit(user_id, functools.partial(paint_and_encode, fn), **kwargs)
 
-            self.bot.jobs.submit = split_submit
+            self.bot.jobs.submit = inside_submit
+            self.cog.encode = encode_unless_done(encode)
         if "quiet" in changes:
             self.cog.position_reporter = lambda replier: no_position
 
     def restore(self) -> None:
-        (encode_module._options, upload_module._FULL_SIZE, self.bot.jobs.submit,
-         self.cog.position_reporter) = self.saved
+        (upload_module._FULL_SIZE, self.bot.jobs.submit, self.cog.position_reporter,
+         self.cog.encode) = self.saved
 
 
-async def run(count: int, rounds: int, patience: float) -> None:
+async def run(count: int, rounds: int, patience: float, side: int,
+              variants: list[str]) -> None:
     folder = mirror()
     with tempfile.TemporaryDirectory(prefix="stylebot-whatif-") as tmp:
         settings = settings_for(base_settings(Path(tmp), folder),
                                 jobs={"per_user": 2, "max_queue": count + 8})
         engine = await make_engine(settings)
-        photo = photo_jpeg(512, 341)
+        photo = photo_jpeg(side, side * 3 // 4 if side == 1024 else 341)
         limits = settings.image_limits()
         image = decode_image(photo, limits)
         style = style_from_bytes(read_image_bytes(folder / "presets" / "starry-night.jpg",
@@ -150,13 +136,14 @@ async def run(count: int, rounds: int, patience: float) -> None:
                 await stylize(host, photo)  # warm the shape
                 try:
                     for _ in range(rounds):
-                        await wait_quiet(patience)
-                        with Others() as others:
-                            took = await asyncio.to_thread(
-                                lambda: sum(timed(engine.stylize, image, [style])
-                                            for _ in range(count)))
-                        alone.append((took, others.cores))
-                        for name, changes in VARIANTS.items():
+                        for name in variants:
+                            changes = VARIANTS[name]
+                            await wait_quiet(patience)
+                            with Others() as others:  # right before each burst: the VM drifts
+                                took = await asyncio.to_thread(
+                                    lambda: sum(timed(engine.stylize, image, [style])
+                                                for _ in range(count)))
+                            alone.append((took, others.cores))
                             patches.apply(changes)
                             await wait_quiet(patience)
                             with Others() as others, CpuSplit() as cpu:
@@ -191,8 +178,9 @@ async def run(count: int, rounds: int, patience: float) -> None:
                      cpu(("fake loop",)), cpu(("job worker", "other")),
                      " ".join(f"{r[1]:.2f}" for r in runs)])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    print(f"\n## burst what-ifs: {count} requests, 512x341, median of {rounds} rounds; "
-          f"efficiency = engine alone ({count} runs, measured at the start of the round) / wall")
+    print(f"\n## burst what-ifs: {count} requests, {image.width}x{image.height}, median of "
+          f"{rounds} rounds; "
+          f"efficiency = engine alone ({count} runs, measured right before each burst) / wall")
     for n, row in enumerate([header, *rows]):
         print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
         if n == 0:
@@ -213,8 +201,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="bursts per variant")
     parser.add_argument("--patience", type=float, default=0.0, metavar="S",
                         help="let each run wait up to S seconds for a quiet machine")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--side", type=int, choices=(512, 1024), default=1024,
+                        help="the photo: 1024x768 or 512x341")
     args = parser.parse_args()
-    asyncio.run(run(args.count, args.rounds, args.patience))
+    asyncio.run(run(args.count, args.rounds, args.patience, args.side, args.variants))
 
 
 if __name__ == "__main__":

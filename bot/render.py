@@ -1,9 +1,11 @@
-"""One job's work, run off the event loop: decode, paint, and encode to fit a byte limit."""
+"""One job's work, run off the event loop: decode and paint (needs the engine), then encode."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+
+from PIL import Image
 
 from bot.discordio.upload import encode_for_upload
 from bot.engine import Engine
@@ -30,6 +32,14 @@ class RenderRequest:
 
 
 @dataclass(frozen=True)
+class Painted:
+    """A painting before encoding, and the seconds painting it took."""
+
+    image: Image.Image
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Rendered:
     """A finished painting, encoded for upload."""
 
@@ -40,10 +50,8 @@ class Rendered:
     seconds: float
 
 
-def render(
-    engine: Engine, request: RenderRequest, limits: ImageLimits, upload_limit: int
-) -> Rendered:
-    """Decode the photo and styles, paint, and encode within `upload_limit` bytes."""
+def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painted:
+    """Decode the photo and styles and paint: the part of a job that needs the engine."""
     start = time.perf_counter()
     content = decode_image(request.content, limits, what="photo")
     for_styles = style_limits(limits)
@@ -54,5 +62,20 @@ def render(
         for style in request.styles
     ]
     painted = stylize(engine, content, styles, request.options)
-    upload = encode_for_upload(painted, upload_limit)
-    return Rendered(upload.data, upload.filename, *upload.size, time.perf_counter() - start)
+    return Painted(painted, time.perf_counter() - start)
+
+
+def encode(painted: Painted, upload_limit: int) -> Rendered:
+    """Encode a painting in at most `upload_limit` bytes. It needs no engine, so a queue can run
+    it after freeing the job's worker: the next painting then starts at once."""
+    start = time.perf_counter()
+    upload = encode_for_upload(painted.image, upload_limit)
+    seconds = painted.seconds + time.perf_counter() - start
+    return Rendered(upload.data, upload.filename, *upload.size, seconds)
+
+
+def render(
+    engine: Engine, request: RenderRequest, limits: ImageLimits, upload_limit: int
+) -> Rendered:
+    """Paint, then encode within `upload_limit` bytes, in one call."""
+    return encode(paint(engine, request, limits), upload_limit)

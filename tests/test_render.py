@@ -1,4 +1,4 @@
-"""render.render on the real lite engine: size, timing, fitting the upload limit, bad inputs."""
+"""render: paint, then encode, on the real lite engine: sizes, timing, upload limits, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 from bot.errors import ImageError, ImageTooLarge
 from bot.imaging import ImageLimits
 from bot.pipeline import StylizeOptions
-from bot.render import Rendered, RenderRequest, StyleInput, render
+from bot.render import Painted, Rendered, RenderRequest, StyleInput, encode, paint, render
 
 LIMITS = ImageLimits()
 ROOMY = 8 * 1024 * 1024
@@ -105,3 +105,20 @@ def test_input_limits_apply(lite_engine, cat, starry):
     tight = ImageLimits(max_input_pixels=240 * 160 - 1)
     with pytest.raises(ImageTooLarge):
         render(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), tight, ROOMY)
+
+
+def test_paint_then_encode_is_render_in_two_steps(lite_engine, cat, starry):
+    request = RenderRequest(cat, (starry,), StylizeOptions(max_side=200))
+    painted = paint(lite_engine, request, LIMITS)
+    assert isinstance(painted, Painted) and painted.image.size == (200, 133)
+    assert painted.seconds > 0
+    done = encode(painted, ROOMY)
+    assert (done.width, done.height) == (200, 133) and done.seconds > painted.seconds
+    assert np.array_equal(np.asarray(opened(done.data)), np.asarray(painted.image))  # lossless
+    assert opened(done.data).size == opened(render(lite_engine, request, LIMITS, ROOMY).data).size
+
+
+def test_encode_alone_fits_a_tight_limit(lite_engine, cat, starry):
+    painted = paint(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), LIMITS)
+    done = encode(painted, 20 * 1024)
+    assert len(done.data) <= 20 * 1024 and not done.filename.endswith(".png")

@@ -39,7 +39,7 @@ from bot.errors import EngineError, StylebotError
 from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
 from bot.journal import MAX_RERUNS, Journal, Recipe, interaction_address, message_address
 from bot.recent import RecentResult
-from bot.render import Rendered, RenderRequest, StyleInput, render
+from bot.render import Painted, Rendered, RenderRequest, StyleInput, encode, paint
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,7 @@ class Stylize(commands.Cog):
 
         A journaled job is marked running when it starts; a `patient` one (a redo after a
         restart) waits for the queue to admit it instead of being refused."""
-        work = functools.partial(render, self.bot.engine, request, self.bot.limits,
-                                 replier.filesize_limit)
+        work = functools.partial(paint, self.bot.engine, request, self.bot.limits)
         report = position_reporter(replier)
         if journal_id is not None:
             report = self._marking_running(journal_id, report)
@@ -188,7 +187,9 @@ class Stylize(commands.Cog):
                     raise
                 await asyncio.sleep(getattr(exc, "retry_after", ADMISSION_RETRY))
         async with replier.typing():
-            rendered: Rendered = await job.result()
+            painted: Painted = await job.result()
+            # Outside the job: the queue's worker is free and the next painting already runs.
+            rendered: Rendered = await asyncio.to_thread(encode, painted, replier.filesize_limit)
         file = discord.File(io.BytesIO(rendered.data), filename=rendered.filename)
         message_id = await replier.result(caption(request, rendered), file,
                                           await self._view(request, replier))
