@@ -4,8 +4,9 @@ Run from the repository root:  STYLEBOT_MIRROR=../shared .venv/bin/python -m ben
 Each variant sends the same burst (default 50 requests from 25 users within ~1 s, 1024x768
 photos, one worker) to the real bot and engine; the fake Discord runs in its own thread.
 Changes (patched in for the run only, then restored):
-  inside  encode the upload inside the job's worker slot, as before commit "encode after the
-          worker" (the next painting waits for the encode)
+  inside  decode, paint and encode all inside the job's worker slot, as before the photo was
+          decoded ahead and the upload encoded after the worker (the next painting waits)
+  no ahead  decode each photo inside its job's worker slot instead of ahead of its turn
   quiet   no queue-position lines (no status message, no edits per position change)
   jpeg    upload JPEG 92 first instead of PNG
 These patches reach into the bot's current structure (cog and render functions); update them
@@ -48,6 +49,7 @@ from bot.pipeline import style_from_bytes  # noqa: E402
 
 VARIANTS = {
     "as is": (),
+    "no ahead": ("no ahead",),
     "inside": ("inside",),
     "quiet": ("quiet",),
     "jpeg": ("jpeg",),
@@ -63,11 +65,16 @@ class PreEncoded(render_module.Painted):
     rendered: Any = None
 
 
-def paint_and_encode(paint: Any) -> PreEncoded:
+def paint_and_encode(prepare: Any, run: Any) -> PreEncoded:
     """The job as before: decode, paint and encode, all in the worker slot."""
-    painted = paint()
+    painted = run(prepare())
     return PreEncoded(painted.image, painted.seconds,
                       render_module.encode(painted, INSIDE_LIMIT))
+
+
+def run_prepared(prepare: Any, run: Any) -> Any:
+    """A prepared job done in one go, in its worker."""
+    return run(prepare())
 
 
 def encode_unless_done(original: Any) -> Any:
@@ -98,14 +105,24 @@ class Patches:
             upload_module._FULL_SIZE = (("JPEG", 92),) + tuple(
                 f for f in full_size if f[0] != "PNG")
         if "inside" in changes:
-            def inside_submit(user_id: Any, fn: Any, **kwargs: Any) -> Any:
-                if not (isinstance(fn, functools.partial) and fn.func is self.cog.paint):
-                    raise SystemExit("the cog no longer submits partial(paint, ...): update "
-                                     "benchmarks/bot_whatif.py")
-                return submit(user_id, functools.partial(paint_and_encode, fn), **kwargs)
+            def inside_submit(user_id: Any, fn: Any, *, prepare: Any = None,
+                              **kwargs: Any) -> Any:
+                if not (isinstance(fn, functools.partial) and fn.func is self.cog.paint_inputs
+                        and prepare is not None):
+                    raise SystemExit("the cog no longer submits partial(paint_inputs, ...) with "
+                                     "prepare=: update benchmarks/bot_whatif.py")
+                return submit(user_id, functools.partial(paint_and_encode, prepare, fn),
+                              **kwargs)
 
             self.bot.jobs.submit = inside_submit
             self.cog.encode = encode_unless_done(encode)
+        if "no ahead" in changes:
+            def inline_submit(user_id: Any, fn: Any, *, prepare: Any = None,
+                              **kwargs: Any) -> Any:
+                work = fn if prepare is None else functools.partial(run_prepared, prepare, fn)
+                return submit(user_id, work, **kwargs)
+
+            self.bot.jobs.submit = inline_submit
         if "quiet" in changes:
             self.cog.position_reporter = lambda replier: no_position
 

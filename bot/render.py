@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from bot.discordio.upload import encode_for_upload
-from bot.engine import Engine
+from bot.engine import Engine, WeightedStyle
 from bot.imaging import ImageLimits, decode_image, style_limits
 from bot.pipeline import StylizeOptions, style_from_bytes, stylize
 
@@ -50,9 +50,16 @@ class Rendered:
     seconds: float
 
 
-def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painted:
-    """Decode the photo and styles and paint: the part of a job that needs the engine."""
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class Inputs:
+    """A request's photo decoded, and its styles ready for the engine (decoded on demand)."""
+
+    content: Image.Image
+    styles: list[WeightedStyle]
+
+
+def decode_inputs(request: RenderRequest, limits: ImageLimits) -> Inputs:
+    """Decode the photo and wrap the styles: the part of a job that needs no engine."""
     content = decode_image(request.content, limits, what="photo")
     for_styles = style_limits(limits)
     styles = [
@@ -61,8 +68,21 @@ def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painte
         )
         for style in request.styles
     ]
-    painted = stylize(engine, content, styles, request.options)
+    return Inputs(content, styles)
+
+
+def paint_inputs(engine: Engine, options: StylizeOptions, inputs: Inputs) -> Painted:
+    """Paint decoded inputs: the part of a job that needs the engine."""
+    start = time.perf_counter()
+    painted = stylize(engine, inputs.content, inputs.styles, options)
     return Painted(painted, time.perf_counter() - start)
+
+
+def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painted:
+    """Decode and paint in one call; the seconds include the decoding."""
+    start = time.perf_counter()
+    painted = paint_inputs(engine, request.options, decode_inputs(request, limits))
+    return Painted(painted.image, time.perf_counter() - start)
 
 
 def encode(painted: Painted, upload_limit: int) -> Rendered:

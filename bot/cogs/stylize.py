@@ -39,7 +39,15 @@ from bot.errors import EngineError, StylebotError
 from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
 from bot.journal import MAX_RERUNS, Journal, Recipe, interaction_address, message_address
 from bot.recent import RecentResult
-from bot.render import Painted, Rendered, RenderRequest, StyleInput, encode, paint
+from bot.render import (
+    Painted,
+    Rendered,
+    RenderRequest,
+    StyleInput,
+    decode_inputs,
+    encode,
+    paint_inputs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +179,17 @@ class Stylize(commands.Cog):
 
         A journaled job is marked running when it starts; a `patient` one (a redo after a
         restart) waits for the queue to admit it instead of being refused."""
-        work = functools.partial(paint, self.bot.engine, request, self.bot.limits)
+        # The photo is decoded ahead, while the job before it is painted.
+        inputs = functools.partial(decode_inputs, request, self.bot.limits)
+        work = functools.partial(paint_inputs, self.bot.engine, request.options)
         report = position_reporter(replier)
         if journal_id is not None:
             report = self._marking_running(journal_id, report)
         while True:
             try:
                 job = self.bot.jobs.submit(
-                    replier.user_id, work, timeout=self.bot.settings.limits.job_timeout,
+                    replier.user_id, work, prepare=inputs,
+                    timeout=self.bot.settings.limits.job_timeout,
                     label=describe_styles(request), on_position=report,
                 )
                 break

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from bot.errors import StylebotError
+from bot.jobs.ahead import Ahead
 from bot.jobs.errors import (
     JobCancelled,
     JobRejected,
@@ -27,6 +28,7 @@ from bot.jobs.job import Job, PositionCallback
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 def _call(fn: Callable[[], T]) -> T:
@@ -83,6 +85,7 @@ class JobQueue:
         self._executor = executor or concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="stylebot-job"
         )
+        self._preparer: concurrent.futures.ThreadPoolExecutor | None = None  # for Ahead jobs
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: deque[Job[Any]] = deque()
         self._slots: set[Job[Any]] = set()  # jobs whose callable is still executing
@@ -116,13 +119,19 @@ class JobQueue:
     def submit(
         self,
         user_id: int | str,
-        fn: Callable[[], T],
+        fn: Callable[[], T] | Callable[[P], T],
         *,
+        prepare: Callable[[], P] | None = None,
         on_position: PositionCallback | None = None,
         timeout: float | None = None,
         label: str = "",
     ) -> Job[T]:
-        """Accept fn or raise a JobRejected subclass; call from the event loop's thread."""
+        """Accept fn or raise a JobRejected subclass; call from the event loop's thread.
+
+        With `prepare`, the job runs fn(prepare()), and prepare() starts on a helper thread as
+        soon as the job is next in line, so it overlaps the job ahead (e.g. decoding the next
+        photo while the current one is painted); only those next in line are prepared early.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -133,8 +142,10 @@ class JobQueue:
         except JobRejected:
             self._stats["rejected"] += 1
             raise
+        work = fn if prepare is None else Ahead(prepare, fn)
         job = Job(
-            self, next(self._seq), user_id, fn, on_position, timeout, label, loop.create_future()
+            self, next(self._seq), user_id, work, on_position, timeout, label,
+            loop.create_future(),
         )
         self._stats["submitted"] += 1
         self._per_user[user_id] += 1
@@ -174,6 +185,16 @@ class JobQueue:
             started = True
         if started or self._waiting:
             self._positions_changed()
+        self._prepare_next()
+
+    def _prepare_next(self) -> None:
+        """Start preparing the jobs that will take the next free workers."""
+        for job in itertools.islice(self._waiting, self.workers):
+            if isinstance(job._fn, Ahead) and not job._fn.started:
+                if self._preparer is None:
+                    self._preparer = concurrent.futures.ThreadPoolExecutor(
+                        max_workers=1, thread_name_prefix="stylebot-prepare")
+                job._fn.start(self._preparer)
 
     def _positions_changed(self) -> None:
         # O(len(queue)); Job._set_position only notifies jobs whose number really moved.
@@ -249,6 +270,8 @@ class JobQueue:
             del self._per_user[job.user_id]
 
     def _drop_waiting(self, job: Job[Any], exc: StylebotError) -> None:
+        if isinstance(job._fn, Ahead):
+            job._fn.drop()
         job._settle(exc=exc)
         self._release_user(job)
         self._stats["cancelled"] += 1
@@ -299,5 +322,7 @@ class JobQueue:
             log.warning("job %s still running at shutdown; abandoned", job.id)
         if self._owns_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._preparer is not None:
+            self._preparer.shutdown(wait=False, cancel_futures=True)
         log.info("job queue shut down: %s", self.stats())
         return sorted(dropped + late, key=lambda job: job._seq)
