@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot.discordio.upload import encode_for_upload
 from bot.engine import Engine, WeightedStyle
-from bot.imaging import ImageLimits, decode_image, style_limits
+from bot.imaging import ImageLimits, decode_image, fit_long_side, style_limits
 from bot.pipeline import StylizeOptions, style_from_bytes, stylize
 
 
@@ -59,8 +59,10 @@ class Inputs:
 
 
 def decode_inputs(request: RenderRequest, limits: ImageLimits) -> Inputs:
-    """Decode the photo and wrap the styles: the part of a job that needs no engine."""
-    content = decode_image(request.content, limits, what="photo")
+    """Decode the photo, capped to the output size at once (a photo decoded ahead of its turn
+    then holds little memory), and wrap the styles: the part of a job that needs no engine."""
+    photo = decode_image(request.content, limits, what="photo")
+    content = fit_long_side(photo, request.options.max_side)
     for_styles = style_limits(limits)
     styles = [
         style_from_bytes(

@@ -11,7 +11,16 @@ from PIL import Image
 from bot.errors import ImageError, ImageTooLarge
 from bot.imaging import ImageLimits
 from bot.pipeline import StylizeOptions
-from bot.render import Painted, Rendered, RenderRequest, StyleInput, encode, paint, render
+from bot.render import (
+    Painted,
+    Rendered,
+    RenderRequest,
+    StyleInput,
+    decode_inputs,
+    encode,
+    paint,
+    render,
+)
 
 LIMITS = ImageLimits()
 ROOMY = 8 * 1024 * 1024
@@ -122,3 +131,8 @@ def test_encode_alone_fits_a_tight_limit(lite_engine, cat, starry):
     painted = paint(lite_engine, RenderRequest(cat, (starry,), StylizeOptions()), LIMITS)
     done = encode(painted, 20 * 1024)
     assert len(done.data) <= 20 * 1024 and not done.filename.endswith(".png")
+
+
+def test_inputs_decoded_ahead_are_already_capped(cat, starry):
+    inputs = decode_inputs(RenderRequest(cat, (starry,), StylizeOptions(max_side=120)), LIMITS)
+    assert inputs.content.size == (120, 80) and len(inputs.styles) == 1
