@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,7 +21,8 @@ _ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, "fastest" level hint; 0x78
 _MIN_BAND_ROWS = 64  # smaller bands are not worth a thread
 _ADLER_BASE = 65521
 
-_pool: ThreadPoolExecutor | None = None
+_pool: ThreadPoolExecutor | None = None  # helper threads for the bands after the first
+_pool_lock = threading.Lock()
 
 
 def usable_cores() -> int:
@@ -43,16 +45,13 @@ def encode_png(img: Image.Image, *, threads: int | None = None) -> bytes:
     pixels = np.asarray(img)
     height, width = img.height, img.width
     rows = pixels.reshape(height, -1)
-    bands = _bands(height, threads if threads is not None else usable_cores())
-    if len(bands) == 1:
-        parts = [_compress_band(rows, 0, height, img.mode == "RGBA", final=True)]
-    else:
-        pool = _thread_pool()
-        alpha = img.mode == "RGBA"
-        later = [pool.submit(_compress_band, rows, start, stop, alpha, final=stop == height)
-                 for start, stop in bands[1:]]
-        parts = [_compress_band(rows, *bands[0], alpha, final=False)]
-        parts += [future.result() for future in later]
+    alpha = img.mode == "RGBA"
+    first, *others = _bands(height, threads if threads is not None else usable_cores())
+    pool = _thread_pool() if others else None
+    later = [pool.submit(_compress_band, rows, start, stop, alpha, final=stop == height)
+             for start, stop in others] if pool else []
+    parts = [_compress_band(rows, *first, alpha, final=not others)]
+    parts += [future.result() for future in later]
     checksum = 1
     for _, adler, length in parts:
         checksum = adler32_combine(checksum, adler, length)
@@ -71,10 +70,11 @@ def _bands(height: int, threads: int) -> list[tuple[int, int]]:
 
 def _thread_pool() -> ThreadPoolExecutor:
     global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores() - 1),
-                                   thread_name_prefix="stylebot-png")
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores() - 1),
+                                       thread_name_prefix="stylebot-png")
+        return _pool
 
 
 def _compress_band(rows: np.ndarray, start: int, stop: int, alpha: bool, *,
