@@ -283,6 +283,7 @@ class JobQueue:
         self._waiting.remove(job)
         self._drop_waiting(job, JobCancelled())
         self._positions_changed()
+        self._prepare_next()
         return True
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:

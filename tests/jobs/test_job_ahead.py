@@ -109,6 +109,20 @@ async def test_a_cancelled_job_never_runs_and_is_never_prepared(gate):
     await queue.shutdown(1)
 
 
+async def test_when_the_next_job_is_cancelled_the_one_after_is_prepared(gate):
+    queue = JobQueue(workers=1, max_queue=5)
+    queue.submit("alice", gate.wait)
+    second = queue.submit("bob", lambda value: value, prepare=Recorder("b"))
+    third_step = Recorder("c")
+    third = queue.submit("carol", lambda value: value, prepare=third_step)
+    assert second.cancel()
+    await eventually(third_step.ran.is_set)
+    assert not third.started  # prepared while alice still runs
+    gate.set()
+    assert await third.result() == "c"
+    await queue.shutdown(1)
+
+
 async def test_shutdown_drops_prepared_jobs(gate):
     queue = JobQueue(workers=1, max_queue=5)
     queue.submit("alice", gate.wait)
