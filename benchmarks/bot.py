@@ -46,6 +46,7 @@ from benchmarks.bot_harness import (  # noqa: E402
 )
 from bot.engine import Engine  # noqa: E402
 from bot.imaging import ImageLimits, decode_image, read_image_bytes  # noqa: E402
+from bot.machine import usable_cores  # noqa: E402
 from bot.pipeline import StylizeOptions, style_from_bytes  # noqa: E402
 from bot.render import RenderRequest, StyleInput, render  # noqa: E402
 
@@ -348,7 +349,7 @@ async def burst(host: FakeHost, bot, work: Work, users: list[dict], count: int,
     engine_sum = (before[0] + after[0]) / 2
     engine_cpu = (before[1] + after[1]) / 2
     others_alone = max(before[2], after[2])
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     inbot = {name: sum(e - s for n, s, e in timer.spans if n == name)
              for name in ("paint", "engine", "decode", "encode")}
     rows = [["answers: uploads / error replies / none", f"{len(uploads)} / {len(errors)} / "
@@ -444,7 +445,7 @@ async def run(args: argparse.Namespace) -> None:
     modes = MODES if args.fake == "both" else (args.fake,)
     folder = mirror()
     preset = read_image_bytes(folder / "presets" / f"{STYLE}.jpg", ImageLimits())
-    print(f"cores: {len(os.sched_getaffinity(0))}, load average at start: "
+    print(f"cores: {usable_cores()}, load average at start: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(FAKE_NOTE)
     burst_count = 20 if quick else 50

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError
+from bot.machine import usable_cores
 
 if TYPE_CHECKING:
     from bot.imaging.limits import ImageLimits
@@ -77,8 +78,7 @@ class EngineSettings:
         """Inference threads per worker: the setting, or the usable cores shared among workers."""
         if self.threads > 0:
             return self.threads
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+        return max(1, usable_cores() // max(1, workers))
 
 
 @dataclass(frozen=True)

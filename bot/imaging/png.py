@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 from zlib_ng import zlib_ng
+
+from bot.machine import usable_cores
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {"RGB": 2, "RGBA": 6}
@@ -23,14 +24,6 @@ _ADLER_BASE = 65521
 
 _pool: ThreadPoolExecutor | None = None  # helper threads for the bands after the first
 _pool_lock = threading.Lock()
-
-
-def usable_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def encode_png(img: Image.Image, *, threads: int | None = None) -> bytes:

@@ -9,14 +9,6 @@ from bot.errors import ImageError
 from bot.jobs import JobCancelled, JobQueue, ShuttingDown
 
 
-@pytest.fixture
-def gate():
-    """A threading.Event the first job blocks on; always opened at teardown."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
 class Recorder:
     """A prepare step that notes which thread ran it and signals when it has."""
 

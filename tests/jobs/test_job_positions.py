@@ -1,7 +1,6 @@
 """Throttled position notifications: first and 0 at once, then the newest once per interval."""
 
 import asyncio
-import threading
 
 import pytest
 
@@ -10,13 +9,6 @@ from bot.jobs import JobQueue
 INTERVAL = 0.2  # long next to the few milliseconds a move takes here, short for the suite
 LONG = 30.0  # an interval no test may ever wait out
 
-
-@pytest.fixture
-def gate():
-    """A threading.Event that jobs block on; always opened at teardown so no thread hangs."""
-    event = threading.Event()
-    yield event
-    event.set()
 
 
 class Recorder:

@@ -20,14 +20,6 @@ from bot.jobs import (
 )
 
 
-@pytest.fixture
-def gate():
-    """A threading.Event that jobs block on; always opened at teardown so no thread hangs."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
 def sleeper(seconds, value=None):
     def fn():
         time.sleep(seconds)
