@@ -11,6 +11,8 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
+from tests.slow_responses import half_then_hang_up, trickler
+
 
 @dataclass
 class LoopbackServer:
@@ -61,14 +63,7 @@ def _make_app(mirror: Path, server: LoopbackServer, release: asyncio.Event) -> w
         return resp
 
     async def truncated(request: web.Request) -> web.StreamResponse:
-        """Promise the whole file, send half of it, then drop the connection."""
-        data = mirror_file(request).read_bytes()
-        resp = web.StreamResponse()
-        resp.content_length = len(data)
-        await resp.prepare(request)
-        await resp.write(data[: len(data) // 2])
-        request.transport.close()
-        return resp
+        return await half_then_hang_up(request, mirror_file(request).read_bytes())
 
     async def stall(request: web.Request) -> web.StreamResponse:
         """Send the headers and a few bytes, then go quiet until the server stops."""
@@ -77,18 +72,6 @@ def _make_app(mirror: Path, server: LoopbackServer, release: asyncio.Event) -> w
         await resp.prepare(request)
         await resp.write(b"x" * 1000)
         await release.wait()
-        return resp
-
-    async def trickle(request: web.Request) -> web.StreamResponse:
-        """Send a byte every 50 ms: never stalls, but takes far too long overall."""
-        resp = web.StreamResponse()
-        resp.content_length = 1000
-        await resp.prepare(request)
-        for _ in range(1000):
-            if release.is_set():
-                break
-            await resp.write(b"x")
-            await asyncio.sleep(0.05)
         return resp
 
     async def generated(request: web.Request) -> web.StreamResponse:
@@ -106,7 +89,7 @@ def _make_app(mirror: Path, server: LoopbackServer, release: asyncio.Event) -> w
     app.router.add_get("/truncated/{folder}/{name}", truncated)
     app.router.add_get("/redirect/{folder}/{name}", redirect)
     app.router.add_get("/stall", stall)
-    app.router.add_get("/trickle", trickle)
+    app.router.add_get("/trickle", trickler(release))
     app.router.add_get("/generated/big.jpg", generated)
     app.router.add_get("/page.html", html)
     return app

@@ -24,6 +24,7 @@ from bot.discordio import (
 from bot.errors import ImageError, ImageTooLarge
 from tests.fakediscord.server import FakeDiscord
 from tests.imaging.helpers import assert_one_sentence
+from tests.slow_responses import half_then_hang_up, trickler
 
 PHOTO = (Path(__file__).resolve().parents[2] / "examples" / "chelsea.jpg").read_bytes()
 CAP = 100 * 1024
@@ -110,29 +111,13 @@ def cdn_routes(elsewhere: Site, release: asyncio.Event) -> dict:
         await release.wait()
         return resp
 
-    async def trickle(request):
-        resp = web.StreamResponse()
-        resp.content_length = 1000
-        await resp.prepare(request)
-        for _ in range(1000):
-            if release.is_set():
-                break
-            await resp.write(b"x")
-            await asyncio.sleep(0.05)
-        return resp
-
     async def truncated(request):
-        resp = web.StreamResponse()
-        resp.content_length = len(PHOTO)
-        await resp.prepare(request)
-        await resp.write(PHOTO[: len(PHOTO) // 2])
-        request.transport.close()
-        return resp
+        return await half_then_hang_up(request, PHOTO)
 
     return {"/photo.jpg": photo, "/sized/{n}": sized, "/chunked.jpg": chunked,
             "/gzip.png": gzipped, "/status/{code}": status, "/away.png": away,
             "/home.png": home, "/huge.png": declared_huge, "/endless.png": endless,
-            "/trickle.png": trickle, "/truncated.jpg": truncated}
+            "/trickle.png": trickler(release), "/truncated.jpg": truncated}
 
 
 @pytest_asyncio.fixture(loop_scope="function")
