@@ -43,3 +43,8 @@ def test_dot_dot_follows_symlinks_and_other_paths_keep_them(tmp_path):
     (tmp_path / "link").symlink_to(real, target_is_directory=True)
     assert absolute_path("../presets", tmp_path / "link") == tmp_path / "disk" / "presets"
     assert absolute_path("presets", tmp_path / "link") == tmp_path / "link" / "presets"
+
+
+def test_a_symlink_loop_is_no_error(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert absolute_path("../x", tmp_path / "loop").is_absolute()  # opening it will say why
