@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--engine", choices=ENGINE_NAMES, help="stylization engine")
     stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
     stylize.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+    stylize.add_argument("--max-frames", type=int, metavar="N",
+                         help="animations: paint at most N frames (default limits.max_frames)")
+    stylize.epilog = (
+        "Animations (animated GIF, APNG or WebP; MP4, MOV or WebM video) are painted frame by "
+        "frame when OUTPUT ends in .gif, .mp4 or .webp, or has no suffix (then it keeps the "
+        "input's kind: a video gives .mp4). A video's sound is dropped. .png and .jpg get the "
+        "first frame."
+    )
 
     commands.add_parser("presets", help="list the preset styles")
     commands.add_parser("download", help="fetch the model files and preset images")

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.commands.animate import plan_animation, run_animation
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle
 from bot.engine.base import check_strength
@@ -16,12 +17,17 @@ from bot.imaging import (
     IMAGE_SUFFIXES,
     MAX_OUTPUT_SIDE,
     ImageLimits,
+    decode_image,
     format_for_path,
+    read_image_bytes,
     read_image_file,
     save_image_atomic,
 )
 from bot.pipeline import StylizeOptions, style_from_file, stylize
 from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
+
+#: Outputs that are always one still picture (of an animation, its first frame, as before).
+STILL_ONLY_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
 def _usage(message: str):
@@ -98,14 +104,29 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     if args.threads is not None and args.threads < 1:
         raise _usage("--threads must be at least 1.")
     weights = parse_weights(args.weights, len(args.style))
-    format_for_path(args.output)
+    max_frames = getattr(args, "max_frames", None)
+    if max_frames is not None and max_frames < 1:
+        raise _usage("--max-frames must be at least 1.")
+    # .webp, .gif, .mp4, no suffix or an odd one: the photo's bytes decide (bot/commands/animate)
+    maybe_animated = args.output.suffix.lower() not in STILL_ONLY_SUFFIXES
+    if not maybe_animated:
+        format_for_path(args.output)
     _check_output_folder(args.output)
     options = StylizeOptions(strength=args.strength, keep_colours=args.keep_colours,
                              max_side=max_side)
     check_strength(args.strength)
     _check_hub_handle(args, settings)
     limits = settings.image_limits()
-    content = read_image_file(content_path, limits, what="photo")
+    if maybe_animated:
+        data = read_image_bytes(content_path, limits, what="photo")
+        job = plan_animation(data, args.output, settings, limits, options, max_frames)
+        if job is not None:
+            styles, engine = asyncio.run(_styles(args, settings, limits, weights))
+            return run_animation(job, engine, styles, start)
+        format_for_path(args.output)  # a still photo: as before
+        content = decode_image(data, limits, what="photo")
+    else:
+        content = read_image_file(content_path, limits, what="photo")
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
     try:
         painted = stylize(engine, content, styles, options)
