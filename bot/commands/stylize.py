@@ -123,8 +123,8 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
         if job is not None:
             styles, engine = asyncio.run(_styles(args, settings, limits, weights))
             return run_animation(job, engine, styles, start)
-        format_for_path(args.output)  # a still photo: as before
-        content = decode_image(data, limits, what="photo")
+        content = decode_image(data, limits, what="photo")  # a still photo: as before
+        format_for_path(args.output)
     else:
         content = read_image_file(content_path, limits, what="photo")
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))

@@ -57,8 +57,8 @@ class Steadier:
         return np.clip(np.rint(self._shown), 0, 255).astype(np.uint8)
 
     def _spread(self, weight: np.ndarray) -> np.ndarray:
-        """Grow the changed areas by `grow` pixels and soften their edges."""
+        """Grow the changed areas by `grow` pixels and soften their edges (outwards only)."""
         mask = Image.fromarray(np.rint(weight * 255).astype(np.uint8))
         mask = mask.filter(ImageFilter.MaxFilter(self.grow))
         mask = mask.filter(ImageFilter.BoxBlur(self.grow // 2 + 1))
-        return np.asarray(mask, dtype=np.float32) / 255.0
+        return np.maximum(weight, np.asarray(mask, dtype=np.float32) / 255.0)

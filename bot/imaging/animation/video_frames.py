@@ -15,6 +15,8 @@ from bot.imaging.animation.timing import SourceFrame
 
 #: Frame duration when a video gives no usable timestamps or rate (30 fps).
 _FALLBACK_MS = 1000.0 / 30.0
+#: A video may decode this many frames fewer than its index says (edit lists) and be whole.
+_FRAMES_SLACK = 1
 
 
 @dataclass
@@ -101,13 +103,16 @@ def video_frames(video: VideoSource, first: Any, size: tuple[int, int]) -> Itera
     import av
 
     fallback = 1000.0 / video.fps if video.fps else _FALLBACK_MS
-    previous = first
+    previous, count = first, 1
     try:
         for frame in video.decoded():
             yield SourceFrame(_gap(previous, frame, fallback), _loader(previous, size))
             previous = frame
+            count += 1
     except av.FFmpegError as exc:
         raise damaged() from exc
+    if video.frames and count < video.frames - _FRAMES_SLACK:
+        raise damaged()  # the index promised more: the file was cut short
     own = previous.duration * previous.time_base * 1000 if previous.duration else 0
     yield SourceFrame(float(own) if own > 0 else fallback, _loader(previous, size))
 
