@@ -118,3 +118,16 @@ def _tone(container: Any, seconds: float) -> None:
 def audio_only(seconds: float = 1.0, kind: str = "mp4") -> bytes:
     """A video file with sound and no picture."""
     return video([], kind, audio=True, fps=24) if seconds else b""
+
+
+def long_gif(count: int, size: tuple[int, int] = (16, 12), duration: int = 40) -> bytes:
+    """A GIF of `count` frames in milliseconds: the frame blocks of a small Pillow GIF repeated
+    (Pillow itself takes ~25 s to write 10 000 frames)."""
+    data = pillow_animation(moving_frames(3, size), "GIF", durations=duration, loop=0,
+                            optimize=False)
+    starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\x21\xf9\x04"]
+    assert len(starts) == 3, "unexpected GIF layout"
+    head, first = data[:starts[0]], data[starts[0]:starts[1]]
+    others = data[starts[1]:starts[2]], data[starts[2]:-1]
+    return head + first + (others[0] + others[1]) * ((count - 1) // 2) + (
+        others[0] if (count - 1) % 2 else b"") + b";"
