@@ -39,6 +39,8 @@ _DITHER = ((_BAYER + 0.5) / 64.0 - 0.5) * _DITHER_LEVELS
 #: GIF delays are in hundredths of a second; browsers show 0 or 1 as 100 ms, so 2 is the least.
 _GIF_MIN_CENTISECONDS = 2
 _WEBP_QUALITY = 80
+#: libwebp's effort, 0-6: 2 takes half the time of 4 for files ~4 % larger.
+_WEBP_METHOD = 2
 _MP4_CRF = 20
 _MP4_PRESET = "veryfast"
 
@@ -89,17 +91,26 @@ def shared_palette(frames: Sequence[np.ndarray], colours: int = 256) -> Image.Im
     return image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
 
 
-def to_palette(pixels: np.ndarray, palette: Image.Image) -> Image.Image:
+def dither_pattern(height: int, width: int) -> np.ndarray:
+    """The ordered-dither offsets for a frame of this size (HxWx1 float32)."""
+    tiles = np.tile(_DITHER, (-(-height // 8), -(-width // 8)))
+    return np.ascontiguousarray(tiles[:height, :width, np.newaxis])
+
+
+def to_palette(
+    pixels: np.ndarray, palette: Image.Image, pattern: np.ndarray | None = None
+) -> Image.Image:
     """Map an RGB frame to `palette` with ordered (Bayer) dithering."""
-    height, width = pixels.shape[:2]
-    tiles = np.tile(_DITHER, (-(-height // 8), -(-width // 8)))[:height, :width, np.newaxis]
-    dithered = np.clip(pixels.astype(np.float32) + tiles, 0, 255).astype(np.uint8)
+    if pattern is None:
+        pattern = dither_pattern(*pixels.shape[:2])
+    dithered = np.clip(pixels.astype(np.float32) + pattern, 0, 255).astype(np.uint8)
     return Image.fromarray(dithered).quantize(palette=palette, dither=Image.Dither.NONE)
 
 
 def _gif(clip: PaintedClip) -> bytes:
     palette = shared_palette(clip.frames)
-    images = [to_palette(pixels, palette) for pixels in clip.frames]
+    pattern = dither_pattern(*clip.frames[0].shape[:2])
+    images = [to_palette(pixels, palette, pattern) for pixels in clip.frames]
     centiseconds = rounded_durations(clip.durations, 10.0, _GIF_MIN_CENTISECONDS)
     options: dict[str, object] = {"duration": [10 * c for c in centiseconds], "optimize": False}
     if clip.loop is not None:
@@ -115,7 +126,7 @@ def _webp(clip: PaintedClip) -> bytes:
     images[0].save(
         buffer, "WEBP", save_all=True, append_images=images[1:],
         duration=rounded_durations(clip.durations, 1.0),
-        loop=1 if clip.loop is None else clip.loop, quality=_WEBP_QUALITY, method=4,
+        loop=1 if clip.loop is None else clip.loop, quality=_WEBP_QUALITY, method=_WEBP_METHOD,
     )
     return buffer.getvalue()
 
