@@ -67,7 +67,7 @@ def pillow_animation(
 
 def video(
     frames: list[np.ndarray], kind: str = "mp4", fps: int | Fraction = 24, *,
-    audio: bool = False, faststart: bool = False,
+    audio: bool = False, faststart: bool = False, rotation: int = 0,
 ) -> bytes:
     """`frames` encoded as a "mp4", "mov" or "webm" video at `fps` (optionally with a tone)."""
     import av
@@ -88,6 +88,8 @@ def video(
                     stream.options = {"deadline": "realtime", "cpu-used": "8"}
                 else:
                     stream.options = {"preset": "ultrafast"}
+                if rotation:
+                    stream.set_display_rotation(rotation)  # as phones flag portrait clips
             if audio:
                 _tone(container, seconds=max(1.0, len(frames) / float(fps)))
             for index, pixels in enumerate(frames):

@@ -166,3 +166,16 @@ def test_expected_frames_estimates_the_painted_count():
     clip = open_animation(video(moving_frames(30, (32, 24)), "mp4", fps=60), LIMITS, ANIMATION)
     assert clip is not None and clip.expected_frames() == 15
     clip.close()
+
+
+@pytest.mark.parametrize(("rotation", "corner"), [(90, "bottom-left"), (-90, "top-right")])
+def test_a_phone_clip_is_turned_upright(rotation, corner):
+    # the square starts at the left edge, a third of the way down a 96x64 frame
+    clip, got = read(video(moving_frames(3, (96, 64), step=0), "mp4", rotation=rotation))
+    assert clip.size == (64, 96) and got[0].pixels.shape == (96, 64, 3)
+    red = (got[0].pixels[..., 0] > 180) & (got[0].pixels[..., 1] < 90)
+    rows, cols = np.nonzero(red)
+    if corner == "bottom-left":  # turned a quarter counterclockwise
+        assert rows.min() >= 64 and cols.max() < 48
+    else:  # a quarter clockwise
+        assert rows.max() < 32 and cols.min() >= 16
