@@ -149,3 +149,35 @@ def test_every_input_kind_to_every_output_format(lite_engine, styles, source):
         assert again.loop == 0
         painted = Image.fromarray(decoded[4].pixels)
         assert mean_abs_diff(painted, Image.fromarray(frames[4])) > 0.05
+
+
+@pytest.fixture(scope="module")
+def hub_engine(tmp_path_factory):
+    """The hub engine on a small SavedModel with the real model's call: half content, half the
+    style's mean colour (as tests/engine/test_hub.py builds it)."""
+    import tensorflow as tf
+
+    from bot.engine.hub import HubEngine
+
+    def mix(content, style):
+        mean = tf.reduce_mean(style, axis=[1, 2], keepdims=True)
+        return [tf.clip_by_value(content * 0.5 + mean * 0.5, 0.0, 1.0)]
+
+    spec = tf.TensorSpec([1, None, None, 3], "float32")
+    module = tf.Module()
+    module.__call__ = tf.function(mix, input_signature=[spec, spec])
+    folder = tmp_path_factory.mktemp("hub_mix")
+    tf.saved_model.save(module, str(folder))
+    engine = HubEngine(str(folder), threads=2)
+    yield engine
+    engine.close()
+
+
+def test_an_engine_without_style_vectors_paints_each_frame(hub_engine, styles):
+    data = gif(4)
+    options = StylizeOptions(strength=0.5, max_side=512)
+    result = paint_animation(hub_engine, opened(data), [styles["great-wave"]], options,
+                             steady=False)
+    for source, painted in zip(input_frames(data), result.clip.frames, strict=True):
+        expected = stylize(hub_engine, source, [styles["great-wave"]], options)
+        assert np.array_equal(painted, np.asarray(expected))
