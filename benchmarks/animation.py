@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -67,17 +68,19 @@ class TimedEngine:
         self.engine, self.seconds = engine, 0.0
         self.name, self.supports_style_vectors = engine.name, True
 
-    def job_vector(self, styles, strength=1.0, content=None):  # noqa: ANN001, ANN201
+    def job_vector(
+        self, styles: list, strength: float = 1.0, content: Image.Image | None = None
+    ) -> np.ndarray:
         return self.engine.job_vector(styles, strength, content)
 
-    def stylize_with_vector(self, content, vector):  # noqa: ANN001, ANN201
+    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
         start = time.perf_counter()
         try:
             return self.engine.stylize_with_vector(content, vector)
         finally:
             self.seconds += time.perf_counter() - start
 
-    def stylize(self, content, styles, strength=1.0):  # noqa: ANN001, ANN201
+    def stylize(self, content: Image.Image, styles: list, strength: float = 1.0) -> Image.Image:
         return self.engine.stylize(content, styles, strength)
 
 
@@ -94,7 +97,7 @@ def speed(engine: LiteEngine, reps: int) -> None:
         for picture in pictures:
             engine.stylize_with_vector(picture, vector)
 
-    def all_in(name: str, source: str, out: str, steady: bool = True):  # noqa: ANN202
+    def all_in(name: str, source: str, out: str, steady: bool = True) -> Callable[[], None]:
         def run() -> None:
             timed = TimedEngine(engine)
             start = time.perf_counter()

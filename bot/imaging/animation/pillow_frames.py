@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -71,7 +71,7 @@ def pillow_frames(
         yield SourceFrame(duration, _loader(img, size))
 
 
-def _loader(img: Image.Image, size: tuple[int, int]):  # noqa: ANN202 - a closure
+def _loader(img: Image.Image, size: tuple[int, int]) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         rgb = to_rgb(img)
         if rgb.size != size:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +129,7 @@ def upright_size(width: int, height: int, rotation: int) -> tuple[int, int]:
     return (height, width) if rotation % 180 else (width, height)
 
 
-def _loader(frame: Any, size: tuple[int, int]):  # noqa: ANN202 - a closure
+def _loader(frame: Any, size: tuple[int, int]) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         quarter_turns = round(rotation_of(frame) / 90) % 4
         width, height = size if quarter_turns % 2 == 0 else size[::-1]
