@@ -9,20 +9,27 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from bot.animation import Progress, paint_animation
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle
 from bot.errors import ImageError
-from bot.imaging import ImageLimits
+from bot.imaging import ImageLimits, decode_image
 from bot.imaging.animation import (
     DEFAULT_FORMAT_OF_KIND,
     SUFFIX_OF,
     Animation,
+    AnimationLimits,
     format_for_suffix,
+    looks_like_video,
     open_animation,
     save_bytes_atomic,
 )
 from bot.pipeline import StylizeOptions
+
+#: A side no frame reaches (the pixel limit stops it first): "do not shrink".
+_UNCAPPED = 1 << 20
 
 
 @dataclass
@@ -103,3 +110,19 @@ def _progress_bar(expected: int) -> Iterator[Progress | None]:
             bar.update(done - bar.n)
 
         yield update
+
+
+def still_content(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The photo for a still output (.png, .jpg): the picture itself, a GIF's first frame as
+    before, or a video's first frame (at its own size, capped later like any photo)."""
+    if looks_like_video(data) is None:
+        return decode_image(data, limits, what="photo")
+    first_only = AnimationLimits(max_frames=1, max_side=_UNCAPPED)
+    video = open_animation(data, limits, first_only, max_side=_UNCAPPED)
+    if video is None:  # looks_like_video said it is one; let the still path word it
+        return decode_image(data, limits, what="photo")
+    frames = video.frames()
+    try:
+        return Image.fromarray(next(frames).pixels)
+    finally:
+        frames.close()

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.commands.animate import plan_animation, run_animation
+from bot.commands.animate import plan_animation, run_animation, still_content
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle
 from bot.engine.base import check_strength
@@ -17,10 +17,8 @@ from bot.imaging import (
     IMAGE_SUFFIXES,
     MAX_OUTPUT_SIDE,
     ImageLimits,
-    decode_image,
     format_for_path,
     read_image_bytes,
-    read_image_file,
     save_image_atomic,
 )
 from bot.pipeline import StylizeOptions, style_from_file, stylize
@@ -123,10 +121,10 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
         if job is not None:
             styles, engine = asyncio.run(_styles(args, settings, limits, weights))
             return run_animation(job, engine, styles, start)
-        content = decode_image(data, limits, what="photo")  # a still photo: as before
+        content = still_content(data, limits)  # a still photo: as before
         format_for_path(args.output)
     else:
-        content = read_image_file(content_path, limits, what="photo")
+        content = still_content(read_image_bytes(content_path, limits, what="photo"), limits)
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
     try:
         painted = stylize(engine, content, styles, options)

@@ -157,9 +157,10 @@ def test_max_size_is_capped_by_the_animation_limit(capsys, clips, out_dir, tmp_p
     assert "(41x64, 8 frames" in out
 
 
-def test_png_and_jpeg_outputs_get_the_first_frame_as_before(capsys, clips, out_dir):
-    out = paint(capsys, clips["clip.gif"], "-s", "udnie", "-o", out_dir / "out.png")
-    assert out.startswith(f"Wrote {out_dir / 'out.png'} (96x64) in ")
+@pytest.mark.parametrize("source", ["clip.gif", "clip.mp4"])
+def test_png_and_jpeg_outputs_get_the_first_frame(capsys, clips, out_dir, source):
+    out = paint(capsys, clips[source], "-s", "udnie", "-o", out_dir / "out.jpg")
+    assert out.startswith(f"Wrote {out_dir / 'out.jpg'} (96x64) in ")
 
 
 def test_a_still_photo_still_goes_the_still_way(capsys, clips, out_dir):
