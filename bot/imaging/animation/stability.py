@@ -42,6 +42,9 @@ class Steadier:
         scale = 255.0 / (high - low)
         self._ramp = [min(255, max(0, round((value - low) * scale))) for value in range(256)]
         self._boost = [min(255, value * grow) for value in range(256)]
+        # after spreading, weights under 1/16 are dropped: a pixel nudged a level or two by
+        # such a weight would still differ from the frame before, and a GIF encodes changes
+        self._floor = [0 if value < 16 else value for value in range(256)]
         self._source: Image.Image | None = None  # per pixel: the input it was painted from
         self._shown: Image.Image | None = None  # the previous output frame
 
@@ -78,4 +81,4 @@ class Steadier:
         small = small.point(self._boost)
         small = small.filter(ImageFilter.MaxFilter(3))
         grown = small.resize((width, height), Image.Resampling.BILINEAR)
-        return ImageChops.lighter(weight, grown)
+        return ImageChops.lighter(weight, grown).point(self._floor)
