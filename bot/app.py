@@ -106,10 +106,13 @@ class StyleBotMixin:
         self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         data_dir = self.settings.paths.resolved_data_dir()
         self.store = await asyncio.to_thread(Store, data_dir / "stylebot.sqlite3")
+        loaded = self.engine is None
         if self.engine is None:
             self.engine = await load_engine(self.settings, self.resolver)
         self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
         await self.presets.warm_up(self.engine, self.session)
+        if loaded:  # after the warm-up, so the precisions are those really compiled
+            log.info("%s", self.engine.describe())
         for cog in COGS:
             await self.load_extension(cog)
         await self._sync_commands()

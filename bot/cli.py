@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--engine", choices=("lite", "hub"), help="stylization engine")
     stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
     stylize.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+    stylize.add_argument("--precision", choices=("auto", "f32", "bf16"),
+                         help="the lite transfer net's precision (default: engine.precision)")
+    stylize.add_argument("-v", "--verbose", action="store_true",
+                         help="also say on stderr which precision and CPU features ran")
 
     commands.add_parser("presets", help="list the preset styles")
     commands.add_parser("download", help="fetch the model files and preset images")

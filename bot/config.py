@@ -70,6 +70,7 @@ class DiscordSettings:
 class EngineSettings:
     name: str = "lite"
     transfer: str = "fp16"
+    precision: str = "auto"  # the lite transfer net's: "auto" (OpenVINO's choice), "f32", "bf16"
     hub_handle: str = HUB_HANDLE
     threads: int = 0  # 0 = auto
     model_dir: Path | None = None
@@ -207,6 +208,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
     "engine": {
         "name": _choice("lite", "hub"),
         "transfer": _choice("fp16", "int8"),
+        "precision": _choice("auto", "f32", "bf16"),
         "hub_handle": _text(nonempty=True),
         "threads": _int(0),
         "model_dir": _PATH,

@@ -63,7 +63,12 @@ async def _styles(
             preset = catalog.get(text)
             styles.append(await preset_style(resolver, preset, limits, weight=weight))
     engine = await load_engine(
-        settings, resolver, name=args.engine, hub_handle=args.hub_handle, threads=args.threads
+        settings,
+        resolver,
+        name=args.engine,
+        hub_handle=args.hub_handle,
+        threads=args.threads,
+        precision=args.precision,
     )
     return styles, engine
 
@@ -109,6 +114,8 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
     try:
         painted = stylize(engine, content, styles, options)
+        if args.verbose:
+            print(engine.describe(), file=sys.stderr)
     finally:
         engine.close()
     save_image_atomic(painted, args.output)

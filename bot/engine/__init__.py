@@ -21,6 +21,7 @@ def create_engine(
     threads: int | None = None,
     vector_dir: Path | None = None,
     compile_cache: Path | None = None,
+    precision: str = "auto",
 ) -> Engine:
     """Build the named engine; only `hub` imports TensorFlow, and only when chosen."""
     if name == "lite":
@@ -34,6 +35,7 @@ def create_engine(
             threads=threads,
             vector_dir=vector_dir,
             compile_cache=compile_cache,
+            precision=precision,
         )
     if name == "hub":
         from bot.engine.hub import DEFAULT_HUB_HANDLE, HubEngine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -100,6 +101,22 @@ async def test_weaker_stops_at_zero_and_stronger_at_one(fake_discord, make_bot, 
     assert "strength 0 " in zero.content + " "
     assert decoded(zero.file.data).size == cat.size
     assert zero.file.data != result.file.data
+    fake_discord.assert_clean()
+
+
+async def test_weaker_reaches_the_photo_itself(fake_discord, make_bot, settings, photo):
+    cat = photo("chelsea", (300, 200))
+    sent = decoded(jpeg_bytes(cat))  # the photo as the bot receives it
+    async with fake_discord.running(make_bot(settings)) as bot:
+        result = await paint(fake_discord, bot, "!stylize starry-night strength=0.5", cat)
+        quarter = await click(fake_discord, result, WEAKER)
+        zero = await click(fake_discord, result, WEAKER)
+    distances = [diff(decoded(m.file.data), sent) for m in (result, quarter, zero)]
+    assert distances[0] > distances[1] > distances[2]
+    assert "strength 0 " in zero.content + " "
+    assert component(zero, WEAKER).get("disabled") is True
+    painted = np.asarray(decoded(zero.file.data), dtype=int)
+    assert np.abs(painted - np.asarray(sent, dtype=int)).max() <= 1  # the photo, unpainted
     fake_discord.assert_clean()
 
 

@@ -108,7 +108,6 @@ def test_default_handle_and_identity() -> None:
         "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
     )
     assert HubEngine.name == "hub"
-    assert HubEngine.supports_style_vectors is False
 
 
 @pytest.mark.parametrize("size", [(333, 517), (517, 333), (7, 3), (256, 256)])

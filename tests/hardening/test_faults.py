@@ -185,7 +185,6 @@ class FaultyEngine:
         self._real = real
         self._failure = failure
         self.name = real.name
-        self.supports_style_vectors = real.supports_style_vectors
 
     def stylize(self, content, styles, strength: float = 1.0):
         if abs(strength - 0.37) < 1e-9:
