@@ -35,9 +35,11 @@ def conv_shapes(network: TransferNetwork, height: int, width: int) -> dict[str, 
 
 def profile(core: ov.Core, network: TransferNetwork, pixels: np.ndarray, vector: np.ndarray,
             runs: int, threads: int = 2) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean ms per run by node type and by node name, with PERF_COUNT=YES."""
+    """Mean ms per run by node type and by node name, with PERF_COUNT=YES, in the network's
+    own precision and graph (instance norms rewritten or not)."""
     height, width = pixels.shape[:2]
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True}
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True,
+              "INFERENCE_PRECISION_HINT": network.expected_precision}
     compiled = core.compile_model(network._resized_model(height, width), "CPU", config)
     request = compiled.create_infer_request()
     inputs = {CONTENT_INPUT: pixels[np.newaxis], BOTTLENECK: vector.reshape(1, 1, 1, -1)}

@@ -33,8 +33,9 @@ class LiteEngine:
     by s, so the distance to the photo grows smoothly from 0.
 
     The prediction net always runs in f32; `precision` is the transfer net's ("auto" lets
-    OpenVINO choose: bf16 on CPUs with native bfloat16). `rewrite_norms=False` keeps the
-    instance norms as the .tflite file has them (for the benchmark and the equivalence test).
+    OpenVINO choose: bf16 on CPUs with native bfloat16). `rewrite_norms` forces the instance
+    norms to be (True) or not be (False) rewritten as MVN; by default they are in f32 only
+    (see TransferNetwork).
     """
 
     name = "lite"
@@ -50,7 +51,7 @@ class LiteEngine:
         compiled_shapes: int = 4,
         size_bucket: int = SIZE_BUCKET,
         precision: str = "auto",
-        rewrite_norms: bool = True,
+        rewrite_norms: bool | None = None,
     ) -> None:
         threads = max(1, threads or usable_cores())
         self._core = make_core(compile_cache)
@@ -118,7 +119,7 @@ class LiteEngine:
             transfer += " (auto)"
         prediction = self._predict.precision or "f32, not compiled: style vectors cached"
         norms = (f"{self._transfer.norms_rewritten} instance norms as MVN"
-                 if self._transfer.rewrite_norms else "instance norms not rewritten")
+                 if self._transfer.rewrite_norms else "instance norms as in the file")
         return (
             f"lite engine ({self._transfer_file}, {self._threads} threads): transfer net "
             f"{transfer}, prediction net {prediction}, {norms}; "
