@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="output file: .png, .jpg, .jpeg or .webp")
     stylize.add_argument("--weights", help="comma-separated weights for the styles, e.g. 2,1")
     stylize.add_argument("--strength", type=float, default=1.0,
-                         help="style strength from 0 (the photo) to 1 (full style); default 1")
+                         help="from 0 (the photo unchanged) to 1 (the full style); default 1")
     stylize.add_argument("--keep-colors", "--keep-colours", dest="keep_colours",
                          action="store_true", help="keep the photo's colours, take the style's "
                          "brushwork")

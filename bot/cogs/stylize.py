@@ -98,7 +98,7 @@ class Stylize(commands.Cog):
         content="The photo to paint",
         style="A preset style (see /styles)",
         style_image="Or your own style image",
-        strength="0 keeps the photo, 1 is the full style (default 1)",
+        strength="0 gives the photo unchanged, 1 the full style (default 1)",
         keep_colors="Keep the photo's colours, take only the brushwork",
     )
     async def stylize_slash(

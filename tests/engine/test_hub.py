@@ -129,6 +129,22 @@ def test_the_style_steers_the_colours(engine: HubEngine) -> None:
     assert blue_mean[2] > red_mean[2] + 100
 
 
+def test_describe_names_the_model_and_tensorflow(engine: HubEngine, model_dirs) -> None:
+    line = engine.describe()
+    assert line.startswith(f"hub engine ({model_dirs['mix']}): TensorFlow ")
+    assert "\n" not in line
+
+
+def test_strength_zero_is_the_photo_and_the_distance_grows(engine: HubEngine) -> None:
+    content = _noise(333, 517, seed=6)
+    style = [WeightedStyle(_solid((255, 0, 0)))]
+    original = _pixels(content)
+    paintings = [_pixels(engine.stylize(content, style, s)) for s in (0, 0.25, 0.5, 0.75, 1)]
+    assert np.array_equal(paintings[0], original)
+    distances = [np.abs(p - original).mean() for p in paintings]
+    assert all(np.diff(distances) > 5), distances
+
+
 def test_strength_blends_the_result_with_the_content(engine: HubEngine) -> None:
     content = _noise(333, 517, seed=2)
     style = [WeightedStyle(_solid((255, 0, 0)))]
