@@ -244,18 +244,20 @@ def profile_section(vector: np.ndarray, runs: int) -> None:
           f"{native:.3f} GFLOP at 384x384 = {native / (384 * 384 / 1e6):.2f} GFLOP/MP; "
           f"{sum(flops.values()) / 1e9:.2f} GFLOP at 1024x768")
     for variant, net in nets.items():
-        _profile_one(variant, net, vector, runs, flops)
+        _profile_one(variant, net, vector, runs)
 
 
-def _profile_one(variant: str, lite: TransferNetwork, vector: np.ndarray, runs: int,
-                 flops: dict[str, float]) -> None:
-    by_type, by_name = profile(make_core(None), lite, content_pixels(1024, 768), vector, runs)
+def _profile_one(variant: str, lite: TransferNetwork, vector: np.ndarray, runs: int) -> None:
+    graph = lite._resized_model(768, 1024)
+    flops = conv_flops(graph, 768, 1024)
+    by_type, by_name = profile(make_core(None), lite, content_pixels(1024, 768), vector, runs,
+                               graph=graph)
     total = sum(by_type.values())
     rows = [[kind, ms, f"{100 * ms / total:.0f}%"]
             for kind, ms in sorted(by_type.items(), key=lambda kv: -kv[1])[:7]]
     table(f"2b. {variant}: where 1024x768 goes, PERF_COUNT real_time by node type, mean of "
           f"{runs} (sum {total:.0f} ms)", ["node type (kernel)", "ms", "share"], rows)
-    shapes = conv_shapes(lite, 768, 1024)
+    shapes = conv_shapes(graph, 768, 1024)
     top = sorted(((ms, name) for name, ms in by_name.items() if name in flops), reverse=True)
     rows = [[name, shapes[name], ms, flops[name] / 1e9, flops[name] / ms / 1e6]
             for ms, name in top[:4]]
