@@ -55,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="inference threads; 0 (the default) = all usable cores")
 
     add_command("presets", "list the preset styles")
-    add_command("download", "fetch the model files and preset images")
+    download = add_command("download", "fetch the model files and preset images")
+    download.add_argument("--into-cache", action="store_true",
+                          help="copy the files found in the mirror into the cache too, so that "
+                          "the cache alone holds everything (the Docker image's build does)")
     add_command("run", "run the Discord bot")
     return parser
 
@@ -102,7 +105,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "download":
         from bot.commands.download import run_download
 
-        return run_download(settings)
+        return run_download(settings, into_cache=args.into_cache)
     from bot.commands.run import run_bot
 
     return run_bot(settings, args.config)

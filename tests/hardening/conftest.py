@@ -1,20 +1,14 @@
 """Fixtures for the hardening tests."""
 
-import gc
-
 import pytest
+
+from tests.hardening.gated import event_gated
 
 
 @pytest.fixture
-def frozen_heap():
-    """Keep objects from earlier tests out of the garbage collector's full passes (gc.freeze).
-
-    This pytest process has also imported TensorFlow (the hub engine's tests): a full collection
-    of that heap pauses the shared event loop for 0.3-0.4 s, longer than the heartbeat bounds
-    these tests check. What the bot allocates during the test is still collected as usual; the
-    bot's own process never imports TensorFlow.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+def gated_engine(lite_engine):
+    """The session's real engine behind a gate (tests/hardening/gated.py) and the gate, which
+    is always opened at teardown so that no worker thread is left waiting."""
+    engine, gate = event_gated(lite_engine)
+    yield engine, gate
+    gate.set()
