@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -271,3 +273,14 @@ def test_a_lite_paint_never_imports_tensorflow(env, tmp_path, content):
     wrote, modules = result.stdout.splitlines()
     assert wrote.startswith(f"Wrote {output} (64x43) in ")
     assert modules == "[]"
+
+
+def test_every_output_the_readme_examples_write_is_git_ignored():
+    readme = (ROOT / "README.md").read_text() + (ROOT / "benchmarks" / "README.md").read_text()
+    outputs = {name for name in re.findall(r"(?:-o|--output) ([\w./-]+\.(?:png|jpe?g|webp))",
+                                            readme) if not name.startswith("docs/")}
+    assert {"scream.png", "kiss.webp", "blend.jpg", "half.png", "udnie-colours.png",
+            "small.png", "hub.png", "chelsea-starry-night.png"} <= outputs
+    result = subprocess.run(["git", "check-ignore", "--no-index", *sorted(outputs)], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert sorted(result.stdout.split()) == sorted(outputs), result.stderr
