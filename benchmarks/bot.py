@@ -19,11 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/bot.py`
+import psutil
 
-import psutil  # noqa: E402
-
-from benchmarks.bot_harness import (  # noqa: E402
+from benchmarks.bot_harness import (
     MODES,
     QUIET,
     CpuSplit,
@@ -44,11 +42,11 @@ from benchmarks.bot_harness import (  # noqa: E402
     trim_fake,
     wait_quiet,
 )
-from bot.engine import Engine  # noqa: E402
-from bot.imaging import ImageLimits, decode_image, read_image_bytes  # noqa: E402
-from bot.machine import usable_cores  # noqa: E402
-from bot.pipeline import StylizeOptions, style_from_bytes  # noqa: E402
-from bot.render import RenderRequest, StyleInput, render  # noqa: E402
+from bot.engine import Engine
+from bot.imaging import ImageLimits, decode_image, read_image_bytes
+from bot.machine import usable_cores
+from bot.pipeline import StylizeOptions, style_from_bytes
+from bot.render import RenderRequest, StyleInput, render
 
 SECTIONS = ("latency", "lag", "burst", "memory")
 STYLE = "starry-night"

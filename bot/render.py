@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image
 
-from bot.discordio.upload import encode_for_upload
+from bot.discordio.upload import FULL_SIZE_FORMATS, encode_for_upload
 from bot.engine import Engine, WeightedStyle
 from bot.imaging import ImageLimits, decode_image, fit_long_side, style_limits
 from bot.pipeline import StylizeOptions, style_from_bytes, stylize
@@ -87,11 +88,14 @@ def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painte
     return Painted(painted.image, time.perf_counter() - start)
 
 
-def encode(painted: Painted, upload_limit: int) -> Rendered:
-    """Encode a painting in at most `upload_limit` bytes. It needs no engine, so a queue can run
-    it after freeing the job's worker: the next painting then starts at once."""
+def encode(
+    painted: Painted, upload_limit: int, *, formats: Sequence[tuple[str, int]] = FULL_SIZE_FORMATS
+) -> Rendered:
+    """Encode a painting in at most `upload_limit` bytes, trying `formats` in turn at full size.
+    It needs no engine, so a queue can run it after freeing the job's worker: the next painting
+    then starts at once."""
     start = time.perf_counter()
-    upload = encode_for_upload(painted.image, upload_limit)
+    upload = encode_for_upload(painted.image, upload_limit, formats=formats)
     seconds = painted.seconds + time.perf_counter() - start
     return Rendered(upload.data, upload.filename, *upload.size, seconds)
 

@@ -1,6 +1,7 @@
 """Fit a result image under Discord's upload limit: PNG, then JPEG/WebP, then smaller JPEGs."""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -9,7 +10,8 @@ from bot.errors import ImageError
 from bot.imaging import encode_image
 
 MIN_LIMIT = 2 * 1024  # below this even a tiny JPEG may not fit: a caller's mistake
-_FULL_SIZE = (("PNG", 92), ("JPEG", 92), ("WEBP", 90), ("JPEG", 85))  # PNG ignores quality
+# (format, quality) tried in turn at full size; PNG ignores quality
+FULL_SIZE_FORMATS = (("PNG", 92), ("JPEG", 92), ("WEBP", 90), ("JPEG", 85))
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _SHRUNK_QUALITY, _SHRUNK_FALLBACK = 90, 85
 _MARGIN = 0.95  # aim a little under the limit when shrinking
@@ -27,17 +29,24 @@ class Upload:
     downscaled: bool
 
 
-def encode_for_upload(image: Image.Image, limit: int, *, stem: str = "stylized") -> Upload:
+def encode_for_upload(
+    image: Image.Image,
+    limit: int,
+    *,
+    stem: str = "stylized",
+    formats: Sequence[tuple[str, int]] = FULL_SIZE_FORMATS,
+) -> Upload:
     """Encode ``image`` in at most ``limit`` bytes; slow (CPU-bound): run it in an executor.
 
-    Tries PNG, JPEG 92, WebP 90, JPEG 85 at full size and returns the first that fits; else
-    shrinks by sqrt(limit/size)*0.95 (at least 10% a round) and retries JPEG 90 until it fits.
+    Tries ``formats`` (default PNG, JPEG 92, WebP 90, JPEG 85) at full size and returns the
+    first that fits; else shrinks by sqrt(limit/size)*0.95 (at least 10% a round) and retries
+    JPEG 90 until it fits.
     Raises ValueError if ``limit`` is below ``MIN_LIMIT``.
     """
     if limit < MIN_LIMIT:
         raise ValueError(f"limit must be at least {MIN_LIMIT} bytes, not {limit}.")
     smallest = None
-    for fmt, quality in _FULL_SIZE:
+    for fmt, quality in formats:
         data = _try_encode(image, fmt, quality)
         if data is not None and len(data) <= limit:
             return Upload(data, f"{stem}.{_EXTENSIONS[fmt]}", image.size, False)

@@ -120,3 +120,10 @@ def test_extreme_shapes_and_alpha_still_fit():
 def test_a_limit_below_the_minimum_is_a_programming_error():
     with pytest.raises(ValueError, match="at least"):
         encode_for_upload(noise(8, 8), MIN_LIMIT - 1)
+
+
+def test_the_full_size_format_order_is_a_parameter():
+    image = noise(64, 48)
+    assert encode_for_upload(image, 8 * MIB).filename == "stylized.png"  # the default: PNG first
+    upload = encode_for_upload(image, 8 * MIB, formats=(("JPEG", 92), ("PNG", 0)))
+    assert upload.filename == "stylized.jpg" and upload.data[:3] == b"\xff\xd8\xff"

@@ -1,6 +1,7 @@
 """What-if runs of the burst from benchmarks/bot.py: the same bot with one change patched in.
 
-Run from the repository root:  STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.bot_whatif
+Run from the repository root:
+  STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.experiments.bot_whatif
 Each variant sends the same burst (default 50 requests from 25 users within ~1 s, 1024x768
 photos, one worker) to the real bot and engine; the fake Discord runs in its own thread.
 Changes (patched in for the run only, then restored):
@@ -8,9 +9,9 @@ Changes (patched in for the run only, then restored):
           decoded ahead and the upload encoded after the worker (the next painting waits)
   no ahead  decode each photo inside its job's worker slot instead of ahead of its turn
   quiet   no queue-position lines (no status message, no edits per position change)
-  jpeg    upload JPEG 92 first instead of PNG
-These patches reach into the bot's current structure (cog and render functions); update them
-when that changes.
+  jpeg    upload JPEG 92 first instead of PNG (render.encode's `formats` order)
+These patches reach into the bot's current structure (the cog's functions and its job queue's
+submit); update them when that changes.
 """
 
 from __future__ import annotations
@@ -26,11 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/...`
-
-import bot.discordio.upload as upload_module  # noqa: E402
-import bot.render as render_module  # noqa: E402
-from benchmarks.bot_harness import (  # noqa: E402
+import bot.render as render_module
+from benchmarks.bot_harness import (
     CpuSplit,
     FakeHost,
     Others,
@@ -44,8 +42,9 @@ from benchmarks.bot_harness import (  # noqa: E402
     trim_fake,
     wait_quiet,
 )
-from bot.imaging import decode_image, read_image_bytes  # noqa: E402
-from bot.pipeline import style_from_bytes  # noqa: E402
+from bot.discordio.upload import FULL_SIZE_FORMATS
+from bot.imaging import decode_image, read_image_bytes
+from bot.pipeline import style_from_bytes
 
 VARIANTS = {
     "as is": (),
@@ -56,6 +55,8 @@ VARIANTS = {
     "jpeg+quiet": ("jpeg", "quiet"),
 }
 INSIDE_LIMIT = 10 * 1024 * 1024  # the fake's upload limit; the job cannot see the replier's
+# The "jpeg" variant's upload formats: JPEG 92 first, then the default order without PNG.
+JPEG_FIRST = (("JPEG", 92),) + tuple(f for f in FULL_SIZE_FORMATS if f[0] != "PNG")
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,14 @@ class Patches:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
         self.cog = sys.modules["bot.cogs.stylize"]
-        self.saved = (upload_module._FULL_SIZE, bot.jobs.submit, self.cog.position_reporter,
-                      self.cog.encode)
+        self.saved = (bot.jobs.submit, self.cog.position_reporter, self.cog.encode)
 
     def apply(self, changes: tuple[str, ...]) -> None:
         self.restore()
-        full_size, submit, _, encode = self.saved
+        submit, _, encode = self.saved
         if "jpeg" in changes:
-            upload_module._FULL_SIZE = (("JPEG", 92),) + tuple(
-                f for f in full_size if f[0] != "PNG")
+            encode = functools.partial(encode, formats=JPEG_FIRST)
+            self.cog.encode = encode
         if "inside" in changes:
             def inside_submit(user_id: Any, fn: Any, *, prepare: Any = None,
                               **kwargs: Any) -> Any:
@@ -127,8 +127,7 @@ class Patches:
             self.cog.position_reporter = lambda replier: no_position
 
     def restore(self) -> None:
-        (upload_module._FULL_SIZE, self.bot.jobs.submit, self.cog.position_reporter,
-         self.cog.encode) = self.saved
+        self.bot.jobs.submit, self.cog.position_reporter, self.cog.encode = self.saved
 
 
 async def run(count: int, rounds: int, patience: float, side: int,
