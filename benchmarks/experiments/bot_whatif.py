@@ -110,7 +110,7 @@ class Patches:
                 if not (isinstance(fn, functools.partial) and fn.func is self.cog.paint_inputs
                         and prepare is not None):
                     raise SystemExit("the cog no longer submits partial(paint_inputs, ...) with "
-                                     "prepare=: update benchmarks/bot_whatif.py")
+                                     "prepare=: update benchmarks/experiments/bot_whatif.py")
                 return submit(user_id, functools.partial(paint_and_encode, prepare, fn),
                               **kwargs)
 
