@@ -5,7 +5,7 @@
 points discord.py's REST base, default gateway and CDN base at the fake (as the in-process
 tests' patch_discord does), lets the bot fetch images from that loopback CDN, and then runs
 the production entry point, bot.cli.main(["run", ...]), whose exit code it returns. With
---hold, the real engine does not paint while the file F exists (tests/hardening/gated.py).
+--hold, the real engine does not paint while the file F exists (tests/gated.py).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            gateway_url="ws" + base.removeprefix("http") + "/gateway")
     bot.app.create_bot = functools.partial(bot.app.create_bot, allow_loopback_cdn=True)
     if args.hold is not None:
-        from tests.hardening.gated import hold_file_gated
+        from tests.gated import hold_file_gated
 
         load_engine = bot.app.load_engine
 
