@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--engine", choices=("lite", "hub"), help="stylization engine")
     stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
     stylize.add_argument("--threads", type=int, metavar="N",
-                         help="inference threads; 0 (the default) = all usable cores")
+                         help="inference threads; 0 = all usable cores; default: "
+                         "engine.threads (0)")
 
     add_command("presets", "list the preset styles")
     download = add_command("download", "fetch the model files and preset images")
