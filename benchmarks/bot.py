@@ -45,10 +45,10 @@ from benchmarks.bot_harness import (  # noqa: E402
     wait_quiet,
 )
 from bot.engine import Engine  # noqa: E402
+from bot.features.stylize.painting import RenderRequest, StyleInput, render  # noqa: E402
 from bot.imaging import ImageLimits, decode_image, read_image_bytes  # noqa: E402
 from bot.machine import usable_cores  # noqa: E402
 from bot.pipeline import StylizeOptions, style_from_bytes  # noqa: E402
-from bot.render import RenderRequest, StyleInput, render  # noqa: E402
 
 SECTIONS = ("latency", "lag", "burst", "memory")
 STYLE = "starry-night"

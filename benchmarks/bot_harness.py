@@ -400,10 +400,11 @@ class StageTimer:
 
     STAGES = (  # (module, function, stage)
         ("bot.discordio.fetch", "fetch_image_bytes", "download"),
-        ("bot.render", "paint_inputs", "paint"),  # the job in the worker (after its decode)
+        # the job in the worker (after its decode)
+        ("bot.features.stylize.painting", "paint_inputs", "paint"),
         ("bot.imaging.decode", "decode_image", "decode"),
         ("bot.pipeline", "stylize", "engine"),  # size cap + engine.stylize
-        ("bot.discordio.upload", "encode_for_upload", "encode"),  # after the worker
+        ("bot.imaging.upload", "encode_for_upload", "encode"),  # after the worker
     )
 
     def __init__(self) -> None:

@@ -28,8 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/...`
 
-import bot.discordio.upload as upload_module  # noqa: E402
-import bot.render as render_module  # noqa: E402
+import bot.features.stylize.painting as render_module  # noqa: E402
+import bot.imaging.upload as upload_module  # noqa: E402
 from benchmarks.bot_harness import (  # noqa: E402
     CpuSplit,
     FakeHost,
@@ -94,7 +94,7 @@ class Patches:
 
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-        self.cog = sys.modules["bot.cogs.stylize"]
+        self.cog = sys.modules["bot.features.stylize.cog"]
         self.saved = (upload_module._FULL_SIZE, bot.jobs.submit, self.cog.position_reporter,
                       self.cog.encode)
 

@@ -16,15 +16,15 @@ from bot.config import Settings
 from bot.discordio.fetch import FetchPolicy
 from bot.engine import Engine
 from bot.errors import StylebotError
+from bot.features.presets.lookup import PresetLibrary
+from bot.features.stylize.recent import RecentResults
 from bot.jobs import JobQueue
-from bot.library import PresetLibrary
-from bot.recent import RecentResults
 from bot.runtime import load_engine, make_catalog, make_resolver
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.stylize", "bot.cogs.styles", "bot.cogs.presets")
+EXTENSIONS = ("bot.features.stylize", "bot.features.styles", "bot.features.presets")
 # How long close() waits for requests to post their last reply after the queue stops.
 REPLY_GRACE = 5.0
 
@@ -110,8 +110,8 @@ class StyleBotMixin:
             self.engine = await load_engine(self.settings, self.resolver)
         self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
         await self.presets.warm_up(self.engine, self.session)
-        for cog in COGS:
-            await self.load_extension(cog)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
         await self._sync_commands()
         log.info("ready to take jobs with the %s engine", self.engine.name)
 

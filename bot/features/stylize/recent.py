@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.render import RenderRequest
+from bot.features.stylize.painting import RenderRequest
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import discord
 import numpy as np
 from PIL import Image
 
-from bot.cogs.presets import MAX_CUSTOM_PRESETS
-from tests.cogs.conftest import decoded, jpeg_bytes
+from bot.features.presets.cog import MAX_CUSTOM_PRESETS
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import payloads as p
+from tests.features.conftest import decoded, jpeg_bytes
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 MENTION_MARKUP = re.compile(r"<@[!&]?\d+>|@everyone|@here")

@@ -6,7 +6,7 @@ import discord
 import pytest
 from discord.ext import commands
 
-from bot.discordio.views import (
+from bot.features.stylize.views import (
     COLOURS,
     MAX_MENU_OPTIONS,
     RESTYLE,

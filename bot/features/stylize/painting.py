@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from bot.discordio.upload import encode_for_upload
 from bot.engine import Engine, WeightedStyle
 from bot.imaging import ImageLimits, decode_image, fit_long_side, style_limits
+from bot.imaging.upload import encode_for_upload
 from bot.pipeline import StylizeOptions, style_from_bytes, stylize
 
 

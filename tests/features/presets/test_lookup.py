@@ -11,8 +11,8 @@ from PIL import Image
 
 from bot.assets import AssetResolver, PresetCatalog
 from bot.errors import UnknownPreset
+from bot.features.presets.lookup import PresetLibrary
 from bot.imaging import ImageLimits
-from bot.library import PresetLibrary
 from bot.store import Store
 
 GUILD, OTHER_GUILD = 111111111111111111, 222222222222222222

@@ -9,9 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import ImageError, ImageTooLarge
-from bot.imaging import ImageLimits
-from bot.pipeline import StylizeOptions
-from bot.render import (
+from bot.features.stylize.painting import (
     Painted,
     Rendered,
     RenderRequest,
@@ -21,6 +19,8 @@ from bot.render import (
     paint,
     render,
 )
+from bot.imaging import ImageLimits
+from bot.pipeline import StylizeOptions
 
 LIMITS = ImageLimits()
 ROOMY = 8 * 1024 * 1024

@@ -11,8 +11,8 @@ from typing import Any
 
 from PIL import Image
 
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, SentMessage
+from tests.features.conftest import decoded, jpeg_bytes
 
 QUEUED = re.compile(r"^⏳ You're number (\d+) in the queue\.$")
 PAINTING = "🎨 Painting…"

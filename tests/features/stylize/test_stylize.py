@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from tests.cogs.conftest import chroma_diff, decoded, diff, jpeg_bytes
+from tests.features.conftest import chroma_diff, decoded, diff, jpeg_bytes
 
 
 async def test_prefix_preset_paints_the_attached_photo(fake_discord, make_bot, settings, photo):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cogs.conftest import chroma_diff, decoded, diff, jpeg_bytes
 from tests.fakediscord import WaitTimeout
+from tests.features.conftest import chroma_diff, decoded, diff, jpeg_bytes
 
 EPHEMERAL = 64
 

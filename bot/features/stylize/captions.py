@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.discordio.replies import Replier
-from bot.render import Rendered, RenderRequest
+from bot.features.stylize.painting import Rendered, RenderRequest
+from bot.features.stylize.replies import Replier
 
 
 def describe_styles(request: RenderRequest) -> str:

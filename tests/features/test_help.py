@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cogs.stylize import USAGE
-from tests.cogs.test_presets import assert_no_mentions_possible, assert_one_sentence
+from bot.features.stylize.cog import USAGE
 from tests.fakediscord import FakeDiscord, SentMessage
+from tests.features.presets.test_cog import assert_no_mentions_possible, assert_one_sentence
 
 
 async def ask_help(fake: FakeDiscord, words: str = "") -> SentMessage:

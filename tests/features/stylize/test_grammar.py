@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.discordio.grammar import ArgumentError, StylizeArgs, parse_words
 from bot.errors import StylebotError
+from bot.features.stylize.grammar import ArgumentError, StylizeArgs, parse_words
 
 MEMBER = 123456789012345678
 

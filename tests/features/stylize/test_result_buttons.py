@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from PIL import Image
 
-from tests.cogs.conftest import chroma_diff, decoded, diff, jpeg_bytes
 from tests.fakediscord import WaitTimeout
+from tests.features.conftest import chroma_diff, decoded, diff, jpeg_bytes
 
 WEAKER, STRONGER, COLOURS, RESTYLE = (
     "stylebot:weaker", "stylebot:stronger", "stylebot:colours", "stylebot:restyle")

@@ -7,12 +7,12 @@ import asyncio
 import discord
 
 from bot.discordio.fetch import avatar_url, check_attachment, fetch_image_bytes
-from bot.discordio.grammar import ArgumentError, StylizeArgs, parse_words
 from bot.errors import ImageError, StylebotError
+from bot.features.stylize.grammar import ArgumentError, StylizeArgs, parse_words
+from bot.features.stylize.journal import Recipe, StyleSource
+from bot.features.stylize.painting import RenderRequest, StyleInput
 from bot.imaging.limits import MIN_OUTPUT_SIDE
-from bot.journal import Recipe, StyleSource
 from bot.pipeline import StylizeOptions
-from bot.render import RenderRequest, StyleInput
 
 REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
 # A new request's recipe and the (name, image bytes) of its presets, looked up while planning.

@@ -62,6 +62,3 @@ class Presets(commands.Cog):
         else:
             await ctx.reply(f"This server has no preset called `{key[:40]}`.")
 
-
-async def setup(bot) -> None:
-    await bot.add_cog(Presets(bot))

@@ -9,7 +9,7 @@ import logging
 import discord
 
 from bot.discordio.typing import SharedTyping
-from bot.journal import Recipe
+from bot.features.stylize.journal import Recipe
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.features.stylize.painting import RenderRequest, StyleInput
+from bot.features.stylize.recent import RecentResult, RecentResults
 from bot.pipeline import StylizeOptions
-from bot.recent import RecentResult, RecentResults
-from bot.render import RenderRequest, StyleInput
 
 
 class Clock:

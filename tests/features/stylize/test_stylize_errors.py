@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from bot.engine.lite import LiteEngine
-from tests.cogs.conftest import jpeg_bytes
 from tests.fakediscord import FakeDiscord, SentMessage
+from tests.features.conftest import jpeg_bytes
 
 MB = 1024 * 1024
 TRACEBACK_MARKERS = ("Traceback", 'File "', "Error:", "Exception", "<", "\n")
@@ -227,7 +227,7 @@ async def test_an_engine_error_quotes_a_logged_error_id(fake_discord, make_bot, 
         "The transfer network needs multiples of 4, not 450x300 (error "), reply.content
     _, record = logged_error_id(reply, caplog)
     assert "EngineError" in caplog.text
-    assert record.name == "bot.cogs.stylize"
+    assert record.name == "bot.features.stylize.cog"
     assert_only_reply(fake_discord, request, reply)
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.discordio import MIN_LIMIT, Upload, encode_for_upload
 from bot.errors import ImageError
 from bot.imaging import encode_image
+from bot.imaging.upload import MIN_LIMIT, Upload, encode_for_upload
 from tests.imaging.helpers import EXAMPLES
 
 KB, MIB = 1024, 1024 * 1024

@@ -8,17 +8,17 @@ import re
 import numpy as np
 
 from bot.assets import PresetCatalog
-from bot.cogs.presets import MAX_CUSTOM_PRESETS
+from bot.features.presets.cog import MAX_CUSTOM_PRESETS
 from bot.imaging.sheet import PADDING
-from tests.cogs.conftest import decoded
-from tests.cogs.test_presets import (
+from tests.fakediscord import FakeDiscord, SentMessage
+from tests.features.conftest import decoded
+from tests.features.presets.test_cog import (
     add_guild,
     assert_no_mentions_possible,
     grant_manage_server,
     reply_to,
     solid_png,
 )
-from tests.fakediscord import FakeDiscord, SentMessage
 
 # contact_sheet's defaults, as the cog uses them
 THUMB, COLUMNS, LABEL = 160, 4, 28

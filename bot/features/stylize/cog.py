@@ -15,31 +15,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discordio.captions import caption, describe_styles, position_reporter
-from bot.discordio.grammar import StylizeArgs
-from bot.discordio.inputs import InputPlanner
-from bot.discordio.replies import (
-    ComponentReplier,
-    FollowupReplier,
-    MessageReplier,
-    Replier,
-    SlashReplier,
-)
 from bot.discordio.typing import SharedTyping
-from bot.discordio.views import (
-    COLOURS,
-    RESTYLE,
-    STRENGTH_STEP,
-    STRONGER,
-    WEAKER,
-    ResultView,
-    persistent_result_view,
-)
 from bot.errors import EngineError, StylebotError
-from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
-from bot.journal import MAX_RERUNS, Journal, Recipe, interaction_address, message_address
-from bot.recent import RecentResult
-from bot.render import (
+from bot.features.stylize.captions import caption, describe_styles, position_reporter
+from bot.features.stylize.grammar import StylizeArgs
+from bot.features.stylize.inputs import InputPlanner
+from bot.features.stylize.journal import (
+    MAX_RERUNS,
+    Journal,
+    Recipe,
+    interaction_address,
+    message_address,
+)
+from bot.features.stylize.painting import (
     Painted,
     Rendered,
     RenderRequest,
@@ -48,6 +36,24 @@ from bot.render import (
     encode,
     paint_inputs,
 )
+from bot.features.stylize.recent import RecentResult
+from bot.features.stylize.replies import (
+    ComponentReplier,
+    FollowupReplier,
+    MessageReplier,
+    Replier,
+    SlashReplier,
+)
+from bot.features.stylize.views import (
+    COLOURS,
+    RESTYLE,
+    STRENGTH_STEP,
+    STRONGER,
+    WEAKER,
+    ResultView,
+    persistent_result_view,
+)
+from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +342,3 @@ class Stylize(commands.Cog):
             return None
         return MessageReplier(message, recipe.upload_limit, self.typing)
 
-
-async def setup(bot) -> None:
-    await bot.add_cog(Stylize(bot))
