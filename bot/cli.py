@@ -7,11 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import StylebotError
-
-
-class UsageError(StylebotError):
-    """Command-line arguments that parse but make no sense together (exit code 2)."""
+from bot.errors import StylebotError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:

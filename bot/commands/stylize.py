@@ -25,7 +25,7 @@ from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
 
 
 def _usage(message: str):
-    from bot.cli import UsageError
+    from bot.errors import UsageError
 
     return UsageError(message)
 
