@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import io
 import logging
 import secrets
-from collections import defaultdict
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -19,14 +21,8 @@ from bot.discordio.typing import SharedTyping
 from bot.errors import EngineError, StylebotError
 from bot.features.stylize.captions import caption, describe_styles, position_reporter
 from bot.features.stylize.grammar import StylizeArgs
-from bot.features.stylize.inputs import InputPlanner
-from bot.features.stylize.journal import (
-    MAX_RERUNS,
-    Journal,
-    Recipe,
-    interaction_address,
-    message_address,
-)
+from bot.features.stylize.inputs import InputPlanner, Planned
+from bot.features.stylize.journal import Journal, interaction_address, message_address
 from bot.features.stylize.painting import (
     Painted,
     Rendered,
@@ -39,11 +35,12 @@ from bot.features.stylize.painting import (
 from bot.features.stylize.recent import RecentResult
 from bot.features.stylize.replies import (
     ComponentReplier,
-    FollowupReplier,
     MessageReplier,
     Replier,
     SlashReplier,
+    tell,
 )
+from bot.features.stylize.restarts import Restarts
 from bot.features.stylize.views import (
     COLOURS,
     RESTYLE,
@@ -55,11 +52,12 @@ from bot.features.stylize.views import (
 )
 from bot.jobs import OnCooldown, QueueFull, ShuttingDown, UserBusy
 
+if TYPE_CHECKING:
+    from bot.app import StyleBot
+
 log = logging.getLogger(__name__)
 
 RESTARTING = "The bot is restarting; your picture will follow shortly."
-GAVE_UP = (f"I could not finish your picture after restarting {MAX_RERUNS} times; "
-           "please send it once more.")
 ADMISSION_RETRY = 1.0  # seconds between tries to queue a redone request the queue refused
 
 USAGE = "[preset[:weight] ...] [strength=0..1] [colors=keep|style] [size=PX] [@member]"
@@ -77,27 +75,32 @@ Reply to a message with a photo to paint that photo. See !styles for every prese
 class Stylize(commands.Cog):
     """Paint photos in the style of artworks."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: StyleBot) -> None:
         self.bot = bot
         self.inputs = InputPlanner(bot)
         self.journal = Journal(bot.store)
         self.typing = SharedTyping()  # one indicator per channel, shared by its requests
-        self._unfinished: list[tuple[str, dict]] = []
+        self.restarts = Restarts(bot, self.journal, self.inputs, self.typing, self.serve_again)
 
     async def cog_load(self) -> None:
         self.bot.add_view(persistent_result_view(self.on_result_action))
         if not self.bot.is_ready():  # read before connecting, so no new request is among them
-            self._unfinished = self.journal.pending()
+            self.restarts.read_journal()
 
-    # -- entry points ----------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once connected after a start, redo what the journal holds from the last run."""
+        await self.restarts.redo_unfinished()
+
+    # -- commands ----------------------------------------------------------------------
 
     @commands.command(name="stylize", aliases=["stylise", "paint"], usage=USAGE, help=EXAMPLES,
                       brief="Paint a photo in the style of an artwork.")
-    async def stylize_command(self, ctx: commands.Context, *, words: str = "") -> None:
+    async def stylize_command(self, ctx: commands.Context[StyleBot], *, words: str = "") -> None:
         limit = self._upload_limit(ctx.filesize_limit)
         replier = MessageReplier(ctx.message, limit, self.typing)
         address = message_address(ctx.message, limit)
-        await self._serve(replier, self.inputs.from_message(ctx.message, words, address))
+        await self.serve_new(replier, self.inputs.from_message(ctx.message, words, address))
 
     @app_commands.command(name="stylize", description="Paint a photo in the style of an artwork.")
     @app_commands.describe(
@@ -109,7 +112,7 @@ class Stylize(commands.Cog):
     )
     async def stylize_slash(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[StyleBot],
         content: discord.Attachment,
         style: str | None = None,
         style_image: discord.Attachment | None = None,
@@ -129,54 +132,68 @@ class Stylize(commands.Cog):
                            keep_colours=keep_colors)
         images = [style_image] if style_image else []
         address = interaction_address(interaction, replier.filesize_limit)
-        await self._serve(replier, self.inputs.plan(address, args, content, images))
+        await self.serve_new(replier, self.inputs.plan(address, args, content, images))
 
     @stylize_slash.autocomplete("style")
     async def style_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[StyleBot], current: str
     ) -> list[app_commands.Choice[str]]:
         names = await self.bot.presets.names(interaction.guild_id)
         typed = current.strip().lower()
         matches = [n for n in names if typed in n] if typed else names
         return [app_commands.Choice(name=n, value=n) for n in matches[:25]]
 
-    # -- running -------------------------------------------------------------------------
+    # -- serving: exactly one outcome per request --------------------------------------------
 
-    async def _serve(self, replier: Replier, collecting, *, journal_id: str | None = None) -> None:
-        """Turn a request into exactly one outcome: the painting, or one sentence why not.
+    async def serve_new(self, replier: Replier, planning: Coroutine[Any, Any, Planned]) -> None:
+        """A new request: refused at once if its user may not queue now, else planned by
+        reference, journaled before the user sees anything, fetched and painted."""
+        async with self._outcome(replier, planning) as journaled:
+            self.bot.jobs.check(replier.user_id)
+            recipe, presets = await planning
+            journaled.job_id = self.journal.add(recipe)
+            request = await self.inputs.gather(recipe, presets)
+            await self.run_job(replier, request, journal_id=journaled.job_id)
 
-        `collecting` gives a Planned recipe (a new request, journaled before the user sees
-        anything) or a RenderRequest (a button re-run or a redo, not journaled again). A
-        journaled request leaves the journal once its outcome is delivered; if the bot stops
-        first it stays there and the user is told RESTARTING, to be redone at the next start
-        (journal_id marks a redo).
-        """
+    async def serve_again(self, replier: Replier, inputs: Awaitable[RenderRequest],
+                          journal_id: str | None = None) -> None:
+        """Inputs known already: a result's button (refused at once if its user may not queue
+        now; not journaled), or with `journal_id` a journaled request redone after a restart
+        (it waits for the queue to admit it)."""
+        async with self._outcome(replier, inputs, journal_id):
+            if journal_id is None:
+                self.bot.jobs.check(replier.user_id)
+            request = await inputs
+            await self.run_job(replier, request, journal_id=journal_id,
+                               patient=journal_id is not None)
+
+    @contextlib.asynccontextmanager
+    async def _outcome(self, replier: Replier, inputs: Awaitable[object],
+                       journal_id: str | None = None) -> AsyncIterator[_Journaled]:
+        """Around serving one request: an exception becomes its one sentence. A journaled
+        request leaves the journal once its outcome is delivered; if the bot stops first it
+        stays there and the user is told RESTARTING, to be redone at the next start."""
         task = asyncio.current_task()
+        assert task is not None
         self.bot.requests.add(task)
-        redo = journal_id is not None
+        journaled = _Journaled(journal_id)
         keep = True  # a cancelled request (the loop going down) stays journaled
         try:
-            if not redo:
-                self.bot.jobs.check(replier.user_id)
-            planned = await collecting
-            if isinstance(planned, tuple):
-                recipe, presets = planned
-                journal_id = self.journal.add(recipe)
-                planned = await self.inputs.gather(recipe, presets)
-            await self.run_job(replier, planned, journal_id=journal_id, patient=redo)
+            yield journaled
             keep = False
         except Exception as exc:
-            keep = journal_id is not None and (
+            keep = journaled.job_id is not None and (
                 isinstance(exc, ShuttingDown) or self.bot.is_closed())
             if keep:
-                await self._tell(replier, RESTARTING)
+                await tell(replier, RESTARTING)
             else:
                 await self._fail(replier, exc)
         finally:
-            with contextlib.suppress(Exception):
-                collecting.close()  # never awaited when the user was refused early
-            if journal_id is not None and not keep:
-                self.journal.remove(journal_id)
+            if inspect.iscoroutine(inputs):
+                with contextlib.suppress(Exception):
+                    inputs.close()  # never awaited when the user was refused early
+            if journaled.job_id is not None and not keep:
+                self.journal.remove(journaled.job_id)
             self.bot.requests.discard(task)
 
     async def run_job(self, replier: Replier, request: RenderRequest, *,
@@ -190,7 +207,7 @@ class Stylize(commands.Cog):
         work = functools.partial(paint_inputs, self.bot.engine, request.options)
         report = position_reporter(replier)
         if journal_id is not None:
-            report = self._marking_running(journal_id, report)
+            report = self.journal.marking_running(journal_id, report)
         while True:
             try:
                 job = self.bot.jobs.submit(
@@ -233,18 +250,12 @@ class Stylize(commands.Cog):
             log.error("job failed, error %s", error_id, exc_info=exc)
             reason = exc.message if isinstance(exc, EngineError) else "Something went wrong"
             text = f"{reason.rstrip('.')} (error {error_id}); it has been logged."
-        await self._tell(replier, text)
-
-    async def _tell(self, replier: Replier, text: str) -> None:
-        try:
-            await replier.error(text)
-        except discord.HTTPException:
-            log.warning("could not deliver an error reply", exc_info=True)
+        await tell(replier, text)
 
     # -- buttons and menu under a result -----------------------------------------------------
 
     async def on_result_action(
-        self, interaction: discord.Interaction, action: str, choice: str | None
+        self, interaction: discord.Interaction[StyleBot], action: str, choice: str | None
     ) -> None:
         """Weaker/Stronger/colours/restyle: re-run the result's inputs for its owner only."""
         entry = self.bot.recent.get(interaction.message.id) if interaction.message else None
@@ -259,10 +270,11 @@ class Stylize(commands.Cog):
         await interaction.response.defer()
         replier = ComponentReplier(interaction)
         replier.filesize_limit = self._upload_limit(interaction.filesize_limit)
-        await self._serve(replier, self._adjusted(interaction.guild_id, entry.request,
-                                                  action, choice))
+        await self.serve_again(replier, self._adjusted(interaction.guild_id, entry.request,
+                                                       action, choice))
 
-    async def _adjusted(self, guild_id, request: RenderRequest, action: str, choice: str | None):
+    async def _adjusted(self, guild_id: int | None, request: RenderRequest, action: str,
+                        choice: str | None) -> RenderRequest:
         options = request.options
         if action == WEAKER:
             options = replace(options, strength=max(0.0, options.strength - STRENGTH_STEP))
@@ -279,66 +291,9 @@ class Stylize(commands.Cog):
         configured = self.bot.settings.limits.max_upload_bytes
         return min(discord_limit, configured) if configured else discord_limit
 
-    # -- the job journal: nothing accepted is lost to a restart ---------------------------------
 
-    def _marking_running(self, journal_id: str, report):
-        async def on_position(position: int) -> None:
-            if position == 0:
-                self.journal.running(journal_id)
-            await report(position)
+@dataclass
+class _Journaled:
+    """The journal id of the request being served, once it has one."""
 
-        return on_position
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        """Once connected after a start, redo what the journal holds from the last run."""
-        unfinished, self._unfinished = self._unfinished, []
-        if unfinished:
-            await self._redo_all(unfinished)
-
-    async def _redo_all(self, unfinished: list[tuple[str, dict]]) -> None:
-        """Redo journaled requests: each user's in order (the per-user limit), users at once."""
-        by_user: dict[int, list[tuple[str, Recipe]]] = defaultdict(list)
-        for job_id, payload in unfinished:
-            try:
-                recipe = Recipe.from_payload(payload)
-            except ValueError as exc:
-                log.warning("job journal: dropping entry %s (%s)", job_id, exc)
-                self.journal.remove(job_id)
-                continue
-            by_user[recipe.user_id].append((job_id, recipe))
-        log.info("job journal: redoing %d requests left by the last run", len(unfinished))
-        await asyncio.gather(*(self._redo_in_order(entries) for entries in by_user.values()))
-
-    async def _redo_in_order(self, entries: list[tuple[str, Recipe]]) -> None:
-        for job_id, recipe in entries:
-            try:
-                await self._redo(job_id, recipe)
-            except Exception:
-                log.exception("job journal: could not redo %s; kept for the next start", job_id)
-
-    async def _redo(self, job_id: str, recipe: Recipe) -> None:
-        attempts = self.journal.bump(job_id)
-        replier = await self._replier_for(recipe)
-        if replier is None:
-            log.info("job journal: %s has nobody left to answer; dropped", job_id)
-        elif attempts > MAX_RERUNS:
-            log.warning("job journal: %s given up after %d restarts", job_id, MAX_RERUNS)
-            await self._tell(replier, GAVE_UP)
-        else:
-            await self._serve(replier, self.inputs.gather(recipe, again=True), journal_id=job_id)
-            return
-        self.journal.remove(job_id)
-
-    async def _replier_for(self, recipe: Recipe) -> Replier | None:
-        """Where a journaled request is answered now; None if its message was deleted."""
-        if recipe.kind == "slash":
-            return FollowupReplier(self.bot, recipe)
-        channel = self.bot.get_channel(recipe.channel_id) or self.bot.get_partial_messageable(
-            recipe.channel_id, guild_id=recipe.guild_id)
-        try:
-            message = await channel.fetch_message(recipe.message_id)
-        except (discord.NotFound, discord.Forbidden):
-            return None
-        return MessageReplier(message, recipe.upload_limit, self.typing)
-
+    job_id: str | None = None

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.errors import StylebotError
+from bot.jobs import PositionCallback
 from bot.pipeline import StylizeOptions
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,16 @@ class Journal:
     def pending(self) -> list[tuple[str, dict[str, Any]]]:
         """What the last run left unanswered, oldest first."""
         return self._quietly(self._store.journal_pending) or []
+
+    def marking_running(self, job_id: str, report: PositionCallback) -> PositionCallback:
+        """A job's position callback that also marks the job running when it starts."""
+
+        async def on_position(position: int) -> None:
+            if position == 0:
+                self.running(job_id)
+            await report(position)
+
+        return on_position
 
     def bump(self, job_id: str) -> int:
         """Count one more restart for a job and return the count."""

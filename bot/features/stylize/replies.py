@@ -42,6 +42,14 @@ class Replier(abc.ABC):
         return contextlib.nullcontext()
 
 
+async def tell(replier: Replier, text: str) -> None:
+    """Send one sentence to the user; a failure to deliver it is logged, never raised."""
+    try:
+        await replier.error(text)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply", exc_info=True)
+
+
 class MessageReplier(Replier):
     """Replies to a `!stylize` message; the queue position is its own, edited message."""
 
