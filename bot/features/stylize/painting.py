@@ -80,13 +80,6 @@ def paint_inputs(engine: Engine, options: StylizeOptions, inputs: Inputs) -> Pai
     return Painted(painted, time.perf_counter() - start)
 
 
-def paint(engine: Engine, request: RenderRequest, limits: ImageLimits) -> Painted:
-    """Decode and paint in one call; the seconds include the decoding."""
-    start = time.perf_counter()
-    painted = paint_inputs(engine, request.options, decode_inputs(request, limits))
-    return Painted(painted.image, time.perf_counter() - start)
-
-
 def encode(painted: Painted, upload_limit: int) -> Rendered:
     """Encode a painting in at most `upload_limit` bytes. It needs no engine, so a queue can run
     it after freeing the job's worker: the next painting then starts at once."""
@@ -94,10 +87,3 @@ def encode(painted: Painted, upload_limit: int) -> Rendered:
     upload = encode_for_upload(painted.image, upload_limit)
     seconds = painted.seconds + time.perf_counter() - start
     return Rendered(upload.data, upload.filename, *upload.size, seconds)
-
-
-def render(
-    engine: Engine, request: RenderRequest, limits: ImageLimits, upload_limit: int
-) -> Rendered:
-    """Paint, then encode within `upload_limit` bytes, in one call."""
-    return encode(paint(engine, request, limits), upload_limit)

@@ -1,4 +1,5 @@
-"""render: paint, then encode, on the real lite engine: sizes, timing, upload limits, bad input."""
+"""A job's steps (decode_inputs, paint_inputs, encode) on the real lite engine: sizes, timing,
+upload limits, bad input."""
 
 from __future__ import annotations
 
@@ -16,14 +17,23 @@ from bot.features.stylize.painting import (
     StyleInput,
     decode_inputs,
     encode,
-    paint,
-    render,
+    paint_inputs,
 )
 from bot.imaging import ImageLimits
 from bot.pipeline import StylizeOptions
 
 LIMITS = ImageLimits()
 ROOMY = 8 * 1024 * 1024
+
+
+def paint(engine, request: RenderRequest, limits: ImageLimits) -> Painted:
+    """The job's steps in the worker, as the bot runs them: decode, then paint."""
+    return paint_inputs(engine, request.options, decode_inputs(request, limits))
+
+
+def render(engine, request: RenderRequest, limits: ImageLimits, upload_limit: int) -> Rendered:
+    """A whole job: the worker's steps, then the encoding that follows them."""
+    return encode(paint(engine, request, limits), upload_limit)
 
 
 def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:
