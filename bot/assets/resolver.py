@@ -195,6 +195,7 @@ class AssetResolver:
 
 def _save_downscaled(raw: Path, dest: Path) -> None:
     """Re-encode raw as an RGB JPEG whose long side is at most PRESET_MAX_SIDE, atomically."""
+    image: Image.Image
     try:
         with Image.open(raw) as image:
             image.draft("RGB", (PRESET_MAX_SIDE, PRESET_MAX_SIDE))

@@ -30,7 +30,7 @@ async def _serve(settings: Settings, token: str) -> None:
     bot = create_bot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda s=signum: _stop(bot, s))
+        loop.add_signal_handler(signum, _stop, bot, signum)
     async with bot:
         try:
             await bot.start(token)
@@ -40,7 +40,7 @@ async def _serve(settings: Settings, token: str) -> None:
             raise ConfigError("Discord refused the token; check DISCORD_TOKEN.") from None
 
 
-def _stop(bot, signum: int) -> None:
+def _stop(bot: discord.Client, signum: int) -> None:
     log.info("received %s: finishing running jobs, then stopping", signal.Signals(signum).name)
     if not bot.is_closed():
         asyncio.get_running_loop().create_task(bot.close())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
@@ -11,20 +12,24 @@ from discord.ext import commands
 from bot.imaging import decode_image, encode_image
 from bot.imaging.sheet import contact_sheet
 
+if TYPE_CHECKING:
+    from bot.app import StyleBot
+
 MAX_LISTED = 60
 
 
 class Styles(commands.Cog):
     """Browse the preset styles."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: StyleBot) -> None:
         self.bot = bot
         # (name, custom image digest or None) per cell -> PNG: adding, replacing or removing a
         # server's preset rebuilds it, and servers never see each other's images
         self._sheets: dict[tuple[tuple[str, str | None], ...], bytes] = {}
 
-    @commands.hybrid_command(name="styles", brief="Show every preset style.")
-    async def styles(self, ctx: commands.Context) -> None:
+    # mypy cannot solve discord.py's hybrid decorators' type variables (it infers Never)
+    @commands.hybrid_command(name="styles", brief="Show every preset style.")  # type: ignore[arg-type]
+    async def styles(self, ctx: commands.Context[StyleBot]) -> None:
         """Show a gallery of every preset style (this server's own ones first)."""
         await ctx.defer()
         guild_id = ctx.guild.id if ctx.guild else None
@@ -71,5 +76,5 @@ def _listing(header: str, lines: list[str], total: int, limit: int = 2000) -> st
     return text if shown == total else f"{text}\n…and {total - shown} more in the picture."
 
 
-async def setup(bot) -> None:
+async def setup(bot: StyleBot) -> None:
     await bot.add_cog(Styles(bot))

@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from bot.errors import StylebotError
 from bot.jobs.ahead import Ahead
@@ -116,12 +116,36 @@ class JobQueue:
 
     # -- submitting -------------------------------------------------------------------
 
+    @overload
     def submit(
         self,
-        user_id: int | str,
-        fn: Callable[[], T] | Callable[[P], T],
+        user_id: Hashable,
+        fn: Callable[[], T],
         *,
-        prepare: Callable[[], P] | None = None,
+        prepare: None = None,
+        on_position: PositionCallback | None = None,
+        timeout: float | None = None,
+        label: str = "",
+    ) -> Job[T]: ...
+
+    @overload
+    def submit(
+        self,
+        user_id: Hashable,
+        fn: Callable[[P], T],
+        *,
+        prepare: Callable[[], P],
+        on_position: PositionCallback | None = None,
+        timeout: float | None = None,
+        label: str = "",
+    ) -> Job[T]: ...
+
+    def submit(
+        self,
+        user_id: Hashable,
+        fn: Callable[..., T],
+        *,
+        prepare: Callable[[], Any] | None = None,
         on_position: PositionCallback | None = None,
         timeout: float | None = None,
         label: str = "",
@@ -142,7 +166,7 @@ class JobQueue:
         except JobRejected:
             self._stats["rejected"] += 1
             raise
-        work = fn if prepare is None else Ahead(prepare, fn)
+        work: Callable[[], T] = fn if prepare is None else Ahead(prepare, fn)
         job: Job[T] = Job(
             next(self._seq), user_id, work, future=loop.create_future(),
             on_position=on_position, position_interval=self.position_interval,
@@ -237,6 +261,7 @@ class JobQueue:
     ) -> None:
         if timer is not None:
             timer.cancel()
+        exc: BaseException | None
         if future.cancelled():  # only if the loop itself is being torn down
             value, exc = None, ShuttingDown()
         else:

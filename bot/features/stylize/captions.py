@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.features.stylize.painting import Rendered, RenderRequest
 from bot.features.stylize.replies import Replier
+from bot.jobs import PositionCallback
 
 
 def describe_styles(request: RenderRequest) -> str:
@@ -25,7 +26,7 @@ def caption(request: RenderRequest, rendered: Rendered) -> str:
     return " · ".join(bits)
 
 
-def position_reporter(replier: Replier):
+def position_reporter(replier: Replier) -> PositionCallback:
     """A job's on_position callback: the queue position while waiting, then 'Painting…'."""
     shown = False
 

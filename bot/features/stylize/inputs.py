@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -14,6 +15,9 @@ from bot.features.stylize.painting import RenderRequest, StyleInput
 from bot.imaging.limits import MIN_OUTPUT_SIDE
 from bot.pipeline import StylizeOptions
 
+if TYPE_CHECKING:
+    from bot.app import StyleBot
+
 REFETCH_FAILED = "I restarted and could not fetch your photo again; please send it once more."
 # A new request's recipe and the (name, image bytes) of its presets, looked up while planning.
 Planned = tuple[Recipe, list[tuple[str, bytes]]]
@@ -22,12 +26,13 @@ Planned = tuple[Recipe, list[tuple[str, bytes]]]
 class InputPlanner:
     """Turns what a user sent into a Recipe, and a Recipe into the bytes a job paints.
 
-    `bot` provides settings, presets (a PresetLibrary), fetch_policy and session."""
+    Reads the bot's settings, presets, fetch_policy and session."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: StyleBot) -> None:
         self.bot = bot
 
-    async def from_message(self, message: discord.Message, words: str, address: dict) -> Planned:
+    async def from_message(self, message: discord.Message, words: str,
+                           address: dict[str, Any]) -> Planned:
         """The photo: a mentioned member's avatar, the replied-to image or the first
         attachment; further attachments are style images."""
         args = parse_words(words)
@@ -51,7 +56,7 @@ class InputPlanner:
 
     async def plan(
         self,
-        address: dict,
+        address: dict[str, Any],
         args: StylizeArgs,
         content: discord.Attachment | str,
         style_images: list[discord.Attachment],
@@ -91,8 +96,10 @@ class InputPlanner:
         failed download is the one sentence REFETCH_FAILED."""
         named = [style for style in recipe.styles if style.preset is not None]
         if presets is None:
-            presets = [await self.bot.presets.image(recipe.guild_id, s.preset) for s in named]
-        urls = [style.url for style in recipe.styles if style.preset is None]
+            presets = [await self.bot.presets.image(recipe.guild_id, s.preset)
+                       for s in named if s.preset is not None]
+        # a style is a preset or a URL; an empty one fails like any link not on Discord's CDN
+        urls = [style.url or "" for style in recipe.styles if style.preset is None]
         downloads = [self._download(recipe.content_url, "photo")] + [
             self._download(url, f"style image {i}") for i, url in enumerate(urls, 1)
         ]

@@ -5,12 +5,20 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.errors import StylebotError
 from bot.jobs import PositionCallback
 from bot.pipeline import StylizeOptions
+
+if TYPE_CHECKING:
+    import discord
+
+    from bot.store import Store
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +81,15 @@ class Recipe:
                     and now < self.token_expires - TOKEN_MARGIN)
 
 
-def message_address(message: Any, upload_limit: int) -> dict[str, Any]:
+def message_address(message: discord.Message, upload_limit: int) -> dict[str, Any]:
     """Recipe fields for answering a `!stylize` message (a discord.Message) by replying to it."""
     return {"kind": "message", "guild_id": message.guild.id if message.guild else None,
             "channel_id": message.channel.id, "user_id": message.author.id,
             "upload_limit": upload_limit, "message_id": message.id}
 
 
-def interaction_address(interaction: Any, upload_limit: int) -> dict[str, Any]:
+def interaction_address(interaction: discord.Interaction[Any], upload_limit: int
+                        ) -> dict[str, Any]:
     """Recipe fields for answering a `/stylize` (a discord.Interaction) with follow-ups."""
     return {"kind": "slash", "guild_id": interaction.guild_id,
             "channel_id": interaction.channel_id, "user_id": interaction.user.id,
@@ -95,10 +104,10 @@ class Journal:
     statement (well under a millisecond), cheaper than a thread hop that would also contend
     for the store's lock with preset lookups."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
-    def _quietly(self, operation, *args):
+    def _quietly(self, operation: Callable[..., T], *args: object) -> T | None:
         try:
             return operation(*args)
         except StylebotError:

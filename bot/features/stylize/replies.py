@@ -5,11 +5,15 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.discordio.typing import SharedTyping
 from bot.features.stylize.journal import Recipe
+
+if TYPE_CHECKING:
+    from bot.app import StyleBot
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ class Replier(abc.ABC):
         """Show or update a short progress line (e.g. the queue position)."""
 
     @abc.abstractmethod
-    async def result(self, text: str, file: discord.File, view: discord.ui.View | None) -> int:
+    async def result(self, text: str, file: discord.File, view: discord.ui.View) -> int:
         """Post the painting; return the id of the message that carries it."""
 
     @abc.abstractmethod
@@ -37,7 +41,7 @@ class Replier(abc.ABC):
     async def done(self) -> None:  # noqa: B027 (optional: only a status line needs removing)
         """Remove any status line left over."""
 
-    def typing(self) -> contextlib.AbstractAsyncContextManager:
+    def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
         """A typing indicator while the job runs, where that makes sense."""
         return contextlib.nullcontext()
 
@@ -79,7 +83,7 @@ class MessageReplier(Replier):
             if not self._finished:  # else the result deleted the line under an in-flight edit
                 log.warning("could not show a status line", exc_info=True)
 
-    async def result(self, text, file, view) -> int:
+    async def result(self, text: str, file: discord.File, view: discord.ui.View) -> int:
         sent = await self._message.reply(
             text, file=file, view=view, mention_author=True, allowed_mentions=REPLY_MENTIONS
         )
@@ -97,7 +101,7 @@ class MessageReplier(Replier):
             with contextlib.suppress(discord.HTTPException):
                 await status.delete()
 
-    def typing(self):
+    def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self._typing.hold(self._message.channel)
 
 
@@ -116,7 +120,7 @@ class SlashReplier(Replier):
         except discord.HTTPException:
             log.warning("could not show a status line", exc_info=True)
 
-    async def result(self, text, file, view) -> int:
+    async def result(self, text: str, file: discord.File, view: discord.ui.View) -> int:
         message = await self._interaction.edit_original_response(
             content=text, attachments=[file], view=view, allowed_mentions=REPLY_MENTIONS
         )
@@ -144,33 +148,39 @@ class FollowupReplier(Replier):
     """Answers a journaled /stylize after a restart: a follow-up while its token is valid,
     else a message in its channel that mentions the user."""
 
-    def __init__(self, bot, recipe: Recipe) -> None:
+    def __init__(self, bot: StyleBot, recipe: Recipe) -> None:
         self._bot = bot
         self._recipe = recipe
         self.user_id = recipe.user_id
         self.guild_id = recipe.guild_id
         self.filesize_limit = recipe.upload_limit
 
-    async def _send(self, text: str, **fields) -> discord.Message:
+    async def _send(self, text: str, **fields: Any) -> discord.Message:
         recipe = self._recipe
-        if recipe.token_usable():
-            webhook = discord.Webhook.partial(recipe.application_id, recipe.token,
-                                              client=self._bot)
+        application_id, token = recipe.application_id, recipe.token
+        if recipe.token_usable() and application_id and token:
+            webhook = discord.Webhook.partial(application_id, token, client=self._bot)
             try:
                 return await webhook.send(text, wait=True, allowed_mentions=REPLY_MENTIONS,
                                           **fields)
             except discord.NotFound:  # the token expired early: post in the channel instead
                 if "file" in fields:
                     fields["file"].reset()
-        channel = self._bot.get_channel(recipe.channel_id) or self._bot.get_partial_messageable(
-            recipe.channel_id, guild_id=recipe.guild_id)
-        return await channel.send(
+        return await channel_of(self._bot, recipe).send(
             f"<@{recipe.user_id}> {text}", **fields,
             allowed_mentions=discord.AllowedMentions(users=[discord.Object(recipe.user_id)],
                                                      everyone=False, roles=False))
 
-    async def result(self, text, file, view) -> int:
+    async def result(self, text: str, file: discord.File, view: discord.ui.View) -> int:
         return (await self._send(text, file=file, view=view)).id
 
     async def error(self, text: str) -> None:
         await self._send(text)
+
+
+def channel_of(bot: StyleBot, recipe: Recipe) -> discord.abc.Messageable:
+    """The recipe's channel: the cached one, else a partial one that can send and fetch."""
+    channel = bot.get_channel(recipe.channel_id)
+    if isinstance(channel, discord.abc.Messageable):
+        return channel
+    return bot.get_partial_messageable(recipe.channel_id, guild_id=recipe.guild_id)

@@ -14,7 +14,13 @@ from bot.discordio.typing import SharedTyping
 from bot.features.stylize.inputs import InputPlanner
 from bot.features.stylize.journal import MAX_RERUNS, Journal, Recipe
 from bot.features.stylize.painting import RenderRequest
-from bot.features.stylize.replies import FollowupReplier, MessageReplier, Replier, tell
+from bot.features.stylize.replies import (
+    FollowupReplier,
+    MessageReplier,
+    Replier,
+    channel_of,
+    tell,
+)
 
 if TYPE_CHECKING:
     from bot.app import StyleBot
@@ -85,11 +91,9 @@ class Restarts:
         """Where a journaled request is answered now; None if its message was deleted."""
         if recipe.kind == "slash":
             return FollowupReplier(self.bot, recipe)
-        channel = self.bot.get_channel(recipe.channel_id) or self.bot.get_partial_messageable(
-            recipe.channel_id, guild_id=recipe.guild_id)
         assert recipe.message_id is not None  # a "message" recipe always has one
         try:
-            message = await channel.fetch_message(recipe.message_id)  # type: ignore[union-attr]
+            message = await channel_of(self.bot, recipe).fetch_message(recipe.message_id)
         except (discord.NotFound, discord.Forbidden):
             return None
         return MessageReplier(message, recipe.upload_limit, self._typing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import discord
 
@@ -13,7 +14,7 @@ STRENGTH_STEP = 0.25
 MAX_MENU_OPTIONS = 25
 
 # (interaction, custom_id, chosen preset or None)
-ActionHandler = Callable[[discord.Interaction, str, str | None], Awaitable[None]]
+ActionHandler = Callable[[discord.Interaction[Any], str, str | None], Awaitable[None]]
 
 
 class ResultView(discord.ui.View):
@@ -29,31 +30,36 @@ class ResultView(discord.ui.View):
         timeout: float | None,
     ) -> None:
         super().__init__(timeout=timeout)
-        self._handler = handler
+        self.handler = handler
         buttons = [
             (WEAKER, "Weaker", strength <= 0.0),
             (STRONGER, "Stronger", strength >= 1.0),
             (COLOURS, "Style colours" if keep_colours else "Keep colours", False),
         ]
         for custom_id, label, disabled in buttons:
-            button = discord.ui.Button(label=label, custom_id=custom_id, disabled=disabled,
-                                       style=discord.ButtonStyle.secondary)
-            button.callback = self._forward(custom_id)
-            self.add_item(button)
+            self.add_item(_ActionButton(label=label, custom_id=custom_id, disabled=disabled,
+                                        style=discord.ButtonStyle.secondary))
         options = [discord.SelectOption(label=name, value=name)
                    for name in list(presets)[:MAX_MENU_OPTIONS]]
         if options:
-            menu = discord.ui.Select(custom_id=RESTYLE, placeholder="Restyle with a preset",
-                                     options=options)
-            menu.callback = self._forward(RESTYLE, menu)
-            self.add_item(menu)
+            self.add_item(_RestyleMenu(custom_id=RESTYLE, placeholder="Restyle with a preset",
+                                       options=options))
 
-    def _forward(self, custom_id: str, menu: discord.ui.Select | None = None):
-        async def callback(interaction: discord.Interaction) -> None:
-            choice = menu.values[0] if menu is not None and menu.values else None
-            await self._handler(interaction, custom_id, choice)
 
-        return callback
+class _ActionButton(discord.ui.Button[ResultView]):
+    """A button whose click goes to the view's handler with the button's custom id."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.view is not None and self.custom_id is not None
+        await self.view.handler(interaction, self.custom_id, None)
+
+
+class _RestyleMenu(discord.ui.Select[ResultView]):
+    """The preset menu: a choice goes to the view's handler with the chosen preset."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.view is not None
+        await self.view.handler(interaction, RESTYLE, self.values[0] if self.values else None)
 
 
 def persistent_result_view(handler: ActionHandler) -> ResultView:
