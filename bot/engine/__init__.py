@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.defaults import ENGINE_NAMES
 from bot.engine.base import Engine, WeightedStyle
 from bot.errors import EngineError
-
-ENGINE_NAMES = ("lite", "hub")
 
 __all__ = ["ENGINE_NAMES", "Engine", "WeightedStyle", "create_engine"]
 
