@@ -7,11 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import StylebotError
-
-
-class UsageError(StylebotError):
-    """Command-line arguments that parse but make no sense together (exit code 2)."""
+from bot.defaults import ENGINE_NAMES
+from bot.errors import StylebotError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "brushwork")
     stylize.add_argument("--max-size", type=int, metavar="PX",
                          help="cap on the output's long side (never upscaled; at most 2048)")
-    stylize.add_argument("--engine", choices=("lite", "hub"), help="stylization engine")
+    stylize.add_argument("--engine", choices=ENGINE_NAMES, help="stylization engine")
     stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
     stylize.add_argument("--threads", type=int, metavar="N",
                          help="inference threads; 0 = all usable cores; default: "

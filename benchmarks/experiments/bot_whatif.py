@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import bot.render as render_module
+import bot.features.stylize.painting as render_module
 from benchmarks.bot_harness import (
     CpuSplit,
     FakeHost,
@@ -42,8 +42,8 @@ from benchmarks.bot_harness import (
     trim_fake,
     wait_quiet,
 )
-from bot.discordio.upload import FULL_SIZE_FORMATS
 from bot.imaging import decode_image, read_image_bytes
+from bot.imaging.upload import FULL_SIZE_FORMATS
 from bot.pipeline import style_from_bytes
 
 VARIANTS = {
@@ -95,7 +95,7 @@ class Patches:
 
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-        self.cog = sys.modules["bot.cogs.stylize"]
+        self.cog = sys.modules["bot.features.stylize.cog"]
         self.saved = (bot.jobs.submit, self.cog.position_reporter, self.cog.encode)
 
     def apply(self, changes: tuple[str, ...]) -> None:

@@ -50,10 +50,10 @@ def unreachable(exc: aiohttp.ClientConnectionError) -> StylebotError:
     reason = _first_line(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
         error = exc.os_error
-        if isinstance(error, socket.gaierror) or not (error.errno or 0) > 0:
-            cause = error.strerror or _first_line(error) or type(error).__name__
-        else:
+        if error.errno is not None and error.errno > 0 and not isinstance(error, socket.gaierror):
             cause = os.strerror(error.errno)
+        else:  # a name lookup's own message, e.g. "Name or service not known"
+            cause = error.strerror or _first_line(error) or type(error).__name__
         reason = f"{exc.host}:{exc.port}: {cause}"
     return StylebotError(f"Could not reach Discord ({reason}); check the network and try again.")
 
@@ -69,7 +69,7 @@ async def _serve(settings: Settings, token: str) -> None:
     bot = create_bot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda s=signum: _stop(bot, s))
+        loop.add_signal_handler(signum, _stop, bot, signum)
     async with bot:
         try:
             await bot.start(token)
@@ -81,7 +81,7 @@ async def _serve(settings: Settings, token: str) -> None:
             raise unreachable(exc) from None
 
 
-def _stop(bot, signum: int) -> None:
+def _stop(bot: discord.Client, signum: int) -> None:
     log.info("received %s: finishing running jobs, then stopping", signal.Signals(signum).name)
     if not bot.is_closed():
         asyncio.get_running_loop().create_task(bot.close())

@@ -25,8 +25,8 @@ from bot.pipeline import StylizeOptions, style_from_file, stylize
 from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
 
 
-def _usage(message: str):
-    from bot.cli import UsageError
+def _usage(message: str) -> Exception:
+    from bot.errors import UsageError
 
     return UsageError(message)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.defaults import ENGINE_NAMES
 from bot.engine.base import Engine, WeightedStyle
 from bot.errors import EngineError
-
-ENGINE_NAMES = ("lite", "hub")
 
 # The hub engine's packages, installed by the `hub` extra (the lite engine needs none of them).
 _HUB_PACKAGES = frozenset({"tensorflow", "tensorflow_hub", "tf_keras"})

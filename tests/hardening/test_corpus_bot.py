@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.cogs import conftest as bot_fixtures
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
+from tests.features import conftest as bot_fixtures
 from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
 
 # The end-to-end fixtures of tests/cogs, for this module too.

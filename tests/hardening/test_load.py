@@ -14,10 +14,10 @@ from typing import Any
 
 import psutil
 
-from tests.cogs import conftest as bot_fixtures
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
+from tests.features import conftest as bot_fixtures
+from tests.features.conftest import decoded, jpeg_bytes
 
 # The end-to-end fixtures of tests/cogs, for this directory too.
 fake_discord = fake_fixtures.fake_discord

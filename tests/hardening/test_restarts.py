@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 
 from bot.store import Store
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, GatewayRecord, SentMessage, TypingCall
+from tests.features.conftest import decoded, jpeg_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "restart-test-token"
