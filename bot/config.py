@@ -1,4 +1,10 @@
-"""One Settings object for the bot and the CLI, read from a TOML file and the environment."""
+"""One Settings object for the bot and the CLI, read from a TOML file and the environment.
+
+Each setting is declared once, below, as a dataclass field: its type, its default, the rule
+that checks it (type and bounds) and its comment. The loader, the did-you-mean hints, the
+environment variables and config.example.toml (`python -m bot.config > config.example.toml`)
+all come from these declarations.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,30 @@ import os
 import re
 import shlex
 import stat
+import sys
+import textwrap
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.defaults import (
+    ENGINE_NAMES,
+    HUB_HANDLE,
+    MAX_INPUT_BYTES,
+    MAX_INPUT_PIXELS,
+    MAX_OUTPUT_SIDE,
+    MIN_OUTPUT_SIDE,
+    OUTPUT_SIDE,
+)
 from bot.errors import ConfigError
+from bot.folders import absolute_path, user_cache_dir, user_data_dir
 from bot.machine import usable_cores
 
 if TYPE_CHECKING:
     from bot.imaging.limits import ImageLimits
 
-HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 NO_TOKEN = "No Discord token: set DISCORD_TOKEN or discord.token in the config file."
 
 
@@ -50,106 +67,7 @@ class Secret:
     __str__ = __repr__
 
 
-@dataclass(frozen=True)
-class DiscordSettings:
-    token: Secret = Secret()  # empty = not configured
-    prefix: str = "!"
-    test_guild: int = 0  # nonzero: sync app commands to this guild only
-    allowed_guilds: tuple[int, ...] = ()  # empty = all
-    allowed_channels: tuple[int, ...] = ()  # empty = all
-    shards: int = 0  # 0 = plain Bot, N > 0 = AutoShardedBot(shard_count=N)
-
-    def require_token(self) -> str:
-        """Return the token, or raise ConfigError when none is configured."""
-        if not self.token:
-            raise ConfigError(NO_TOKEN)
-        return self.token.get()
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    name: str = "lite"
-    transfer: str = "fp16"
-    precision: str = "auto"  # the lite transfer net's: "auto" (OpenVINO's choice), "f32", "bf16"
-    hub_handle: str = HUB_HANDLE
-    threads: int = 0  # 0 = auto
-    model_dir: Path | None = None
-
-    def effective_threads(self, workers: int) -> int:
-        """Inference threads per worker: the setting, or the usable cores shared among workers."""
-        if self.threads > 0:
-            return self.threads
-        return max(1, usable_cores() // max(1, workers))
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    max_input_bytes: int = 25 * 1024 * 1024
-    max_input_pixels: int = 40_000_000
-    max_output_side: int = 1024
-    default_output_side: int = 1024
-    download_timeout: float = 20.0
-    job_timeout: float = 120.0
-    max_styles: int = 4
-    max_upload_bytes: int = 0  # 0 = whatever Discord allows in the guild or interaction
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    workers: int = 1
-    max_queue: int = 20
-    per_user: int = 1
-    cooldown: float = 10.0
-    grace_period: float = 30.0
-    restyle_ttl: float = 900.0
-    position_interval: float = 5.0  # shortest gap between two queue-position edits; 0 = none
-
-
-def _xdg_dir(variable: str, fallback: str) -> Path:
-    base = os.environ.get(variable, "")
-    return Path(base if os.path.isabs(base) else Path.home() / fallback) / "stylebot"
-
-
-@dataclass(frozen=True)
-class PathSettings:
-    """Directories; None means not configured (neither in the file nor in the environment)."""
-
-    data_dir: Path | None = None
-    presets_dir: Path | None = None
-    cache_dir: Path | None = None
-    mirror: Path | None = None
-
-    def resolved_data_dir(self) -> Path:
-        """data_dir, else $XDG_DATA_HOME/stylebot, else ~/.local/share/stylebot."""
-        return self.data_dir or _xdg_dir("XDG_DATA_HOME", ".local/share")
-
-    def resolved_cache_dir(self) -> Path:
-        """cache_dir, else $XDG_CACHE_HOME/stylebot, else ~/.cache/stylebot."""
-        return self.cache_dir or _xdg_dir("XDG_CACHE_HOME", ".cache")
-
-
-@dataclass(frozen=True)
-class LoggingSettings:
-    level: str = "INFO"
-
-
-@dataclass(frozen=True)
-class Settings:
-    discord: DiscordSettings = field(default_factory=DiscordSettings)
-    engine: EngineSettings = field(default_factory=EngineSettings)
-    limits: LimitSettings = field(default_factory=LimitSettings)
-    jobs: JobSettings = field(default_factory=JobSettings)
-    paths: PathSettings = field(default_factory=PathSettings)
-    logging: LoggingSettings = field(default_factory=LoggingSettings)
-
-    def image_limits(self) -> ImageLimits:
-        from bot.imaging.limits import ImageLimits
-
-        lim = self.limits
-        return ImageLimits(lim.max_input_bytes, lim.max_input_pixels, lim.max_output_side)
-
-
-# --- validation table -------------------------------------------------------------------------
+# --- rules: how a value from the file or the environment is checked and converted -------------
 
 
 @dataclass(frozen=True)
@@ -161,11 +79,16 @@ class _Rule:
     secret: bool = False
 
 
-def _int(low: int, high: int | None = None) -> _Rule:
+def _int(low: int, high: int | None = None, *, or_zero: bool = False) -> _Rule:
+    """An integer in [low, high]; or_zero also accepts 0 (a documented 'automatic')."""
     what = (
         f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
     )
-    return _Rule(what, lambda v: type(v) is int and low <= v and (high is None or v <= high))
+    return _Rule(
+        what,
+        lambda v: type(v) is int
+        and ((low <= v and (high is None or v <= high)) or (or_zero and v == 0)),
+    )
 
 
 def _seconds(*, positive: bool = False) -> _Rule:
@@ -196,59 +119,239 @@ _IDS = _Rule(
 )
 _TOKEN = _Rule("a string", lambda v: isinstance(v, str), lambda v: Secret(v.strip()), secret=True)
 
+
+@dataclass(frozen=True)
+class _Declared:
+    rule: _Rule
+    comment: str  # one sentence for config.example.toml
+    env: str | None = None  # an environment variable that sets it too
+    env_wins: bool = False  # the variable beats the file; else it only fills an empty value
+
+
+def _setting(
+    default: Any, rule: _Rule, comment: str, *, env: str | None = None, env_wins: bool = False
+) -> Any:
+    """Declare one setting: its default, the rule that checks it, and its comment."""
+    return field(default=default, metadata={"setting": _Declared(rule, comment, env, env_wins)})
+
+
+# --- the settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token: Secret = _setting(
+        Secret(),
+        _TOKEN,
+        "Bot token; the DISCORD_TOKEN environment variable is preferred and overrides this.",
+        env="DISCORD_TOKEN",
+        env_wins=True,
+    )
+    prefix: str = _setting("!", _text(nonempty=True), "Prefix for text commands.")
+    test_guild: int = _setting(
+        0, _int(0), "Guild ID to sync slash commands to instantly while testing; 0 = sync globally."
+    )
+    allowed_guilds: tuple[int, ...] = _setting(
+        (),
+        _IDS,
+        "Guild IDs the bot answers in, e.g. [123456789012345678]; empty = all guilds.",
+    )
+    allowed_channels: tuple[int, ...] = _setting(
+        (), _IDS, "Channel IDs the bot answers in; empty = all channels."
+    )
+    shards: int = _setting(0, _int(0), "0 = a plain Bot; N > 0 = AutoShardedBot with N shards.")
+
+    def require_token(self) -> str:
+        """Return the token, or raise ConfigError when none is configured."""
+        if not self.token:
+            raise ConfigError(NO_TOKEN)
+        return self.token.get()
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    name: str = _setting(
+        "lite",
+        _choice(*ENGINE_NAMES),
+        '"lite" (OpenVINO on the official .tflite files) or "hub" (TensorFlow Hub, needs '
+        "TensorFlow).",
+    )
+    transfer: str = _setting(
+        "fp16",
+        _choice("fp16", "int8"),
+        'Style transfer network for the lite engine: "fp16" or "int8".',
+    )
+    precision: str = _setting(
+        "auto",
+        _choice("auto", "f32", "bf16"),
+        'Precision of the transfer network: "auto", "f32" or "bf16"; auto = OpenVINO\'s choice '
+        "for the CPU (bf16 where the CPU has it); the prediction network always runs in f32.",
+    )
+    hub_handle: str = _setting(
+        HUB_HANDLE,
+        _text(nonempty=True),
+        "TensorFlow Hub handle (URL or local directory) for the hub engine.",
+    )
+    threads: int = _setting(
+        0,
+        _int(0),
+        "Inference threads per worker; 0 = auto (CPU cores // jobs.workers, at least 1).",
+    )
+    model_dir: Path | None = _setting(
+        None,
+        _PATH,
+        "Directory holding the .tflite model files; empty = cache, mirror, then download.",
+    )
+
+    def effective_threads(self, workers: int) -> int:
+        """Inference threads per worker: the setting, or the usable cores shared among workers."""
+        if self.threads > 0:
+            return self.threads
+        return max(1, usable_cores() // max(1, workers))
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_input_bytes: int = _setting(
+        MAX_INPUT_BYTES, _int(1), "Largest accepted input file in bytes (25 MiB)."
+    )
+    max_input_pixels: int = _setting(
+        MAX_INPUT_PIXELS, _int(1), "Largest accepted input image in pixels (width x height)."
+    )
+    max_output_side: int = _setting(
+        OUTPUT_SIDE,
+        _int(MIN_OUTPUT_SIDE, MAX_OUTPUT_SIDE),
+        f"Largest output side a user may ask for, {MIN_OUTPUT_SIDE} to {MAX_OUTPUT_SIDE}.",
+    )
+    default_output_side: int = _setting(
+        0,
+        _int(MIN_OUTPUT_SIDE, MAX_OUTPUT_SIDE, or_zero=True),
+        f"Output side used when the user asks for none, {MIN_OUTPUT_SIDE} to max_output_side; "
+        f"0 = {OUTPUT_SIDE} or max_output_side, whichever is smaller.",
+    )
+    download_timeout: float = _setting(
+        20.0, _seconds(positive=True), "Seconds allowed to download an attachment or URL."
+    )
+    job_timeout: float = _setting(
+        120.0, _seconds(positive=True), "Seconds allowed for one stylization job."
+    )
+    max_styles: int = _setting(4, _int(1), "Most styles that can be blended in one request.")
+    max_upload_bytes: int = _setting(
+        0,
+        _int(0),
+        "Cap on the size of an uploaded result in bytes; 0 = Discord's own limit for the guild. "
+        "Results are sent as PNG when they fit, else JPEG/WebP, else downscaled: never refused "
+        "for size.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.default_output_side == 0:  # follow a smaller max_output_side
+            side = min(OUTPUT_SIDE, self.max_output_side)
+            object.__setattr__(self, "default_output_side", side)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    workers: int = _setting(1, _int(1), "Stylization workers running in parallel, at least 1.")
+    max_queue: int = _setting(
+        20, _int(0), "Jobs that may wait in the queue; 0 = no waiting, only running jobs."
+    )
+    per_user: int = _setting(
+        1, _int(1), "Jobs one user may have queued or running at once, at least 1."
+    )
+    cooldown: float = _setting(
+        10.0, _seconds(), "Seconds a user waits between requests; 0 = no cooldown."
+    )
+    grace_period: float = _setting(
+        30.0, _seconds(), "Seconds running jobs get to finish on shutdown."
+    )
+    restyle_ttl: float = _setting(
+        900.0, _seconds(), "Seconds inputs are kept for the Weaker/Stronger/colour/restyle buttons."
+    )
+    position_interval: float = _setting(
+        5.0,
+        _seconds(),
+        "Shortest seconds between two updates of one request's \"You're number N in the queue\" "
+        "line (Discord rate-limits message edits); 0 = update on every move. \"Painting…\" is "
+        "never delayed.",
+    )
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Directories; None means not configured (neither in the file nor in the environment)."""
+
+    data_dir: Path | None = _setting(
+        None,
+        _PATH,
+        "Data directory; empty = $STYLEBOT_DATA_DIR, else ~/.local/share/stylebot (XDG).",
+        env="STYLEBOT_DATA_DIR",
+    )
+    presets_dir: Path | None = _setting(
+        None,
+        _PATH,
+        "Directory of custom preset images (preset name = file name without extension); "
+        "empty = none.",
+    )
+    cache_dir: Path | None = _setting(
+        None,
+        _PATH,
+        "Download cache; empty = $STYLEBOT_CACHE_DIR, else ~/.cache/stylebot (XDG).",
+        env="STYLEBOT_CACHE_DIR",
+    )
+    mirror: Path | None = _setting(
+        None,
+        _PATH,
+        "Offline mirror with models/ and presets/; empty = $STYLEBOT_MIRROR, else none.",
+        env="STYLEBOT_MIRROR",
+    )
+
+    def resolved_data_dir(self) -> Path:
+        """data_dir, else $XDG_DATA_HOME/stylebot, else ~/.local/share/stylebot."""
+        return self.data_dir or user_data_dir()
+
+    def resolved_cache_dir(self) -> Path:
+        """cache_dir, else $XDG_CACHE_HOME/stylebot, else ~/.cache/stylebot."""
+        return self.cache_dir or user_cache_dir()
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = _setting(
+        "INFO",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        "DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+    def image_limits(self) -> ImageLimits:
+        from bot.imaging.limits import ImageLimits
+
+        lim = self.limits
+        return ImageLimits(lim.max_input_bytes, lim.max_input_pixels, lim.max_output_side)
+
+
+# Views of the declarations, by section: the classes, the rules, the environment variables.
+_SECTIONS: dict[str, Any] = {f.name: f.default_factory for f in fields(Settings)}
 _RULES: dict[str, dict[str, _Rule]] = {
-    "discord": {
-        "token": _TOKEN,
-        "prefix": _text(nonempty=True),
-        "test_guild": _int(0),
-        "allowed_guilds": _IDS,
-        "allowed_channels": _IDS,
-        "shards": _int(0),
-    },
-    "engine": {
-        "name": _choice("lite", "hub"),
-        "transfer": _choice("fp16", "int8"),
-        "precision": _choice("auto", "f32", "bf16"),
-        "hub_handle": _text(nonempty=True),
-        "threads": _int(0),
-        "model_dir": _PATH,
-    },
-    "limits": {
-        "max_input_bytes": _int(1),
-        "max_input_pixels": _int(1),
-        "max_output_side": _int(64, 2048),
-        "default_output_side": _int(64, 2048),
-        "download_timeout": _seconds(positive=True),
-        "job_timeout": _seconds(positive=True),
-        "max_styles": _int(1),
-        "max_upload_bytes": _int(0),
-    },
-    "jobs": {
-        "workers": _int(1),
-        "max_queue": _int(0),
-        "per_user": _int(1),
-        "cooldown": _seconds(),
-        "grace_period": _seconds(),
-        "restyle_ttl": _seconds(),
-        "position_interval": _seconds(),
-    },
-    "paths": {"data_dir": _PATH, "presets_dir": _PATH, "cache_dir": _PATH, "mirror": _PATH},
-    "logging": {"level": _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")},
-}
-_SECTIONS = {
-    "discord": DiscordSettings,
-    "engine": EngineSettings,
-    "limits": LimitSettings,
-    "jobs": JobSettings,
-    "paths": PathSettings,
-    "logging": LoggingSettings,
+    section: {f.name: f.metadata["setting"].rule for f in fields(cls)}
+    for section, cls in _SECTIONS.items()
 }
 # variable -> (section, key, whether it beats the file; otherwise it only fills an empty value)
-_ENV = {
-    "DISCORD_TOKEN": ("discord", "token", True),
-    "STYLEBOT_DATA_DIR": ("paths", "data_dir", False),
-    "STYLEBOT_CACHE_DIR": ("paths", "cache_dir", False),
-    "STYLEBOT_MIRROR": ("paths", "mirror", False),
+_ENV: dict[str, tuple[str, str, bool]] = {
+    f.metadata["setting"].env: (section, f.name, f.metadata["setting"].env_wins)
+    for section, cls in _SECTIONS.items()
+    for f in fields(cls)
+    if f.metadata["setting"].env
 }
 
 
@@ -274,12 +377,15 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     for variable, (section, key, wins) in _ENV.items():
         raw = env.get(variable, "")
         if raw.strip() and (wins or values[section].get(key) is None):
-            values[section][key] = _convert(variable, _RULES[section][key], raw, Path.cwd())
+            rule = _RULES[section][key]
+            value = raw.strip() if rule.is_path else raw
+            values[section][key] = _convert(variable, rule, value, Path.cwd())
 
     limits = values["limits"]  # default_output_side follows a smaller max_output_side unless set
     largest = limits.get("max_output_side", LimitSettings.max_output_side)
-    side = limits.setdefault("default_output_side", min(LimitSettings.default_output_side, largest))
-    _convert("limits.default_output_side", _int(64, largest), side, base)
+    if limits.get("default_output_side"):
+        side = limits["default_output_side"]
+        _convert("limits.default_output_side", _int(MIN_OUTPUT_SIDE, largest), side, base)
     return Settings(**{name: cls(**values[name]) for name, cls in _SECTIONS.items()})
 
 
@@ -345,7 +451,7 @@ def _convert(name: str, rule: _Rule, value: Any, base: Path) -> Any:
         shown = "" if rule.secret else f", not {_show(value)}"
         raise ConfigError(f"{name} must be {rule.what}{shown}.")
     if rule.is_path:
-        return base / Path(value).expanduser() if value else None
+        return absolute_path(value, base) if value else None
     return rule.convert(value)
 
 
@@ -361,3 +467,48 @@ def _show(value: Any) -> str:
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- the example file -------------------------------------------------------------------------
+
+_EXAMPLE_HEADER = """\
+# stylebot configuration. Every setting is shown with its default; delete what you don't change.
+# Use: stylebot --config config.toml ...  or set STYLEBOT_CONFIG=/path/to/config.toml.
+# Relative paths are resolved against this file's directory; ~ is expanded.
+# Keep the file private (chmod 600) if it holds the token.
+# Generated from bot/config.py by `python -m bot.config > config.example.toml`.
+"""
+
+
+def example_toml() -> str:
+    """config.example.toml: every setting with its comment and default, from the declarations."""
+    lines = [_EXAMPLE_HEADER.rstrip("\n")]
+    for section, cls in _SECTIONS.items():
+        lines += ["", f"[{section}]"]
+        for declared in fields(cls):
+            comment = declared.metadata["setting"].comment
+            lines += textwrap.wrap(
+                comment,
+                100,
+                initial_indent="# ",
+                subsequent_indent="# ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            lines.append(f"{declared.name} = {_toml(declared.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    """A default as a TOML value: None (a path not set) and the empty Secret are ""."""
+    if value is None or isinstance(value, Secret):
+        return '""'
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    return repr(value)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(example_toml())

@@ -1,6 +1,8 @@
 """Tests for bot.config: defaults, the example file, environment, validation and secrecy."""
 
 import dataclasses
+import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -12,11 +14,14 @@ from bot.config import (
     _SECTIONS,
     HUB_HANDLE,
     EngineSettings,
+    LimitSettings,
     Secret,
     Settings,
     check_permissions,
+    example_toml,
     load_settings,
 )
+from bot.defaults import ENGINE_NAMES
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +184,7 @@ def test_relative_paths_are_resolved_against_the_config_directory(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     s = load_settings(Path("etc/stylebot.toml"), env={})
     assert s.paths.data_dir == tmp_path / "etc" / "data"
-    assert s.paths.presets_dir == tmp_path / "etc" / ".." / "presets"
+    assert s.paths.presets_dir == tmp_path / "presets"  # normalised (issue 9, papercut 9)
     assert s.paths.mirror == tmp_path / "home" / "mirror"
     assert s.paths.cache_dir == Path("/abs/cache")
     assert s.engine.model_dir == tmp_path / "etc" / "models"
@@ -422,3 +427,138 @@ def test_image_limits(load, monkeypatch):
         40_000_000,
         512,
     )
+
+
+# --- one declaration per setting (issue 9) ----------------------------------------------------
+
+
+def test_the_committed_example_is_generated_from_the_declarations():
+    committed = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    assert committed == example_toml(), "run: python -m bot.config > config.example.toml"
+
+
+def test_python_m_bot_config_prints_the_example():
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.config"], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout == example_toml() and done.stderr == ""
+
+
+def test_every_declared_default_passes_its_own_rule_and_has_a_comment():
+    for section, cls in _SECTIONS.items():
+        for declared in dataclasses.fields(cls):
+            meta = declared.metadata["setting"]
+            assert meta.comment.endswith(".") and "\n" not in meta.comment
+            if declared.default is not None and not isinstance(declared.default, Secret):
+                raw = list(declared.default) if isinstance(declared.default, tuple) else (
+                    declared.default
+                )
+                assert meta.rule.accepts(raw), f"{section}.{declared.name}"
+
+
+def test_the_example_comments_fit_the_line_length():
+    for line in example_toml().splitlines():
+        assert len(line) <= 100, line
+
+
+def test_engine_names_are_declared_once(capsys):
+    import bot.engine
+    from bot.cli import build_parser
+
+    assert bot.engine.ENGINE_NAMES is ENGINE_NAMES
+    assert _RULES["engine"]["name"].what == 'one of "lite", "hub"'
+    stylize = ["stylize", "photo.jpg", "-s", "udnie", "-o", "out.png", "--engine"]
+    for name in ENGINE_NAMES:
+        assert build_parser().parse_args([*stylize, name]).engine == name
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*stylize, "tf"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'tf'" in err and all(f"'{name}'" in err for name in ENGINE_NAMES)
+
+
+def test_image_limits_defaults_are_the_settings_defaults():
+    from bot.imaging.limits import ImageLimits
+
+    assert Settings().image_limits() == ImageLimits()
+
+
+def test_importing_config_stays_light():
+    code = (
+        "import sys, bot.config; heavy = {'bot.engine', 'bot.imaging', 'PIL', 'numpy', "
+        "'platformdirs', 'msgspec'} & set(sys.modules); print(sorted(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+# --- engine.precision -------------------------------------------------------------------------
+
+
+def test_engine_precision(load):
+    assert load("").engine.precision == "auto"
+    for value in ("auto", "f32", "bf16"):
+        assert load(f'[engine]\nprecision = "{value}"').engine.precision == value
+    assert error(load, '[engine]\nprecision = "fp16"') == (
+        'engine.precision must be one of "auto", "f32", "bf16", not "fp16".'
+    )
+    assert error(load, '[engine]\nprecison = "bf16"') == (
+        "Unknown setting engine.precison in config.toml; did you mean engine.precision?"
+    )
+
+
+# --- papercut 3: the copied example with a smaller max_output_side ----------------------------
+
+
+def test_the_copied_example_with_only_a_smaller_max_output_side_loads(load):
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    edited, count = re.subn(r"(?m)^max_output_side = 1024$", "max_output_side = 512", example)
+    assert count == 1
+    limits = load(edited).limits
+    assert (limits.max_output_side, limits.default_output_side) == (512, 512)
+    assert limits == LimitSettings(max_output_side=512)
+
+
+def test_default_output_side_zero_follows_max_output_side(load):
+    assert load("[limits]\ndefault_output_side = 0").limits.default_output_side == 1024
+    limits = load("[limits]\nmax_output_side = 300\ndefault_output_side = 0").limits
+    assert limits.default_output_side == 300
+    assert LimitSettings(max_output_side=200).default_output_side == 200
+    assert LimitSettings(max_output_side=200, default_output_side=100).default_output_side == 100
+    assert error(load, "[limits]\ndefault_output_side = 32") == (
+        "limits.default_output_side must be an integer from 64 to 2048, not 32."
+    )
+
+
+# --- papercut 9: paths are normalised ---------------------------------------------------------
+
+
+def test_a_config_given_through_dot_dot_gives_normalised_paths(tmp_path, monkeypatch):
+    (tmp_path / "main").mkdir()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "stylebot.toml").write_text('[paths]\npresets_dir = "presets"\n')
+    monkeypatch.chdir(tmp_path / "main")
+    s = load_settings("../cfg/stylebot.toml", env={"STYLEBOT_MIRROR": "../mirror"})
+    assert s.paths.presets_dir == tmp_path / "cfg" / "presets"
+    assert s.paths.mirror == tmp_path / "mirror"
+    assert ".." not in str(s.paths.presets_dir) + str(s.paths.mirror)
+
+
+def test_dot_dot_after_a_symlink_means_what_the_os_means(tmp_path, monkeypatch):
+    """cfg -> real/deep/cfg: cfg/../presets is real/deep/presets, not tmp_path/presets."""
+    real = tmp_path / "real" / "deep" / "cfg"
+    real.mkdir(parents=True)
+    (tmp_path / "cfg").symlink_to(real, target_is_directory=True)
+    (real / "stylebot.toml").write_text('[paths]\npresets_dir = "../presets"\ndata_dir = "d"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_settings("cfg/stylebot.toml", env={})
+    assert s.paths.presets_dir == tmp_path / "real" / "deep" / "presets"
+    assert s.paths.data_dir == tmp_path / "cfg" / "d"  # no '..': kept as written
+
+
+def test_xdg_data_home_must_be_absolute(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    paths = load_settings(env={}).paths
+    assert paths.resolved_data_dir() == tmp_path / ".local" / "share" / "stylebot"
+    assert paths.resolved_cache_dir() == tmp_path / ".cache" / "stylebot"

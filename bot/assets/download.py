@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -15,6 +13,7 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from bot import __version__
+from bot.atomic import atomic_write
 from bot.errors import AssetError
 
 if TYPE_CHECKING:  # aiohttp costs ~0.2 s to import; only downloads need it
@@ -56,24 +55,17 @@ async def download_file(
     state = _Transfer()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     except OSError as exc:
         raise AssetError(f"Downloading {dest.name} failed: cannot write to {dest.parent}.") from exc
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_write(dest) as out:
             async with asyncio.timeout(timeout):
                 await _stream(
                     session, url, out, state, sha256, stall, max_bytes, progress, headers, dest.name
                 )
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
     except (_Failed, TimeoutError, aiohttp.ClientError, OSError) as exc:
         why = _reason(exc, state, url, dest.parent, timeout, stall)
         raise AssetError(f"Downloading {dest.name} failed: {why}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
 
 

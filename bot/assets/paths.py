@@ -3,22 +3,19 @@
 import os
 from pathlib import Path
 
+from bot.folders import absolute_path, user_cache_dir
+
 
 def default_cache_dir() -> Path:
     """$STYLEBOT_CACHE_DIR, else $XDG_CACHE_HOME/stylebot, else ~/.cache/stylebot."""
-    explicit = os.environ.get("STYLEBOT_CACHE_DIR", "").strip()
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "stylebot"
-    return Path.home() / ".cache" / "stylebot"
+    return _path_from_env("STYLEBOT_CACHE_DIR") or user_cache_dir()
 
 
 def mirror_dir_from_env() -> Path | None:
     """$STYLEBOT_MIRROR as an absolute path (relative to the current dir), or None if unset."""
-    value = os.environ.get("STYLEBOT_MIRROR", "").strip()
-    if not value:
-        return None
-    return Path(value).expanduser().absolute()
+    return _path_from_env("STYLEBOT_MIRROR")
+
+
+def _path_from_env(variable: str) -> Path | None:
+    value = os.environ.get(variable, "").strip()
+    return absolute_path(value) if value else None

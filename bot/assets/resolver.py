@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
 import tempfile
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from bot.assets.download import USER_AGENT, download_file
 from bot.assets.models import ModelFile
 from bot.assets.paths import default_cache_dir, mirror_dir_from_env
 from bot.assets.presets import Preset
+from bot.atomic import atomic_write
 from bot.errors import AssetError
 
 if TYPE_CHECKING:  # aiohttp costs ~0.2 s to import; only downloads need it
@@ -192,29 +192,10 @@ class AssetResolver:
             await asyncio.to_thread(_save_downscaled, raw, cached)
         return cached
 
-    def model_path_sync(self, model: ModelFile) -> Path:
-        """model_path for synchronous callers (never from inside a running event loop)."""
-        _refuse_running_loop("model_path_sync")
-        return asyncio.run(self.model_path(model))
-
-    def preset_image_path_sync(self, preset: Preset) -> Path:
-        """preset_image_path for synchronous callers (never from inside a running event loop)."""
-        _refuse_running_loop("preset_image_path_sync")
-        return asyncio.run(self.preset_image_path(preset))
-
-
-def _refuse_running_loop(name: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        f"AssetResolver.{name} was called inside a running event loop; await the async method."
-    )
-
 
 def _save_downscaled(raw: Path, dest: Path) -> None:
     """Re-encode raw as an RGB JPEG whose long side is at most PRESET_MAX_SIDE, atomically."""
+    image: Image.Image
     try:
         with Image.open(raw) as image:
             image.draft("RGB", (PRESET_MAX_SIDE, PRESET_MAX_SIDE))
@@ -222,16 +203,10 @@ def _save_downscaled(raw: Path, dest: Path) -> None:
     except Exception as exc:  # Pillow raises many types for bad or hostile input
         raise AssetError(f"The file downloaded as {dest.name} is not a readable image.") from exc
     image.thumbnail((PRESET_MAX_SIDE, PRESET_MAX_SIDE), Image.Resampling.LANCZOS)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_write(dest) as out:
             image.save(out, "JPEG", quality=PRESET_JPEG_QUALITY)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, dest)
     except OSError as exc:
         raise AssetError(
             f"Saving {dest.name} in {dest.parent} failed: {exc.strerror or type(exc).__name__}."
         ) from exc
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.defaults import ENGINE_NAMES
 from bot.engine.base import Engine, WeightedStyle
 from bot.errors import EngineError
 
-ENGINE_NAMES = ("lite", "hub")
+# The hub engine's packages, installed by the `hub` extra (the lite engine needs none of them).
+_HUB_PACKAGES = frozenset({"tensorflow", "tensorflow_hub", "tf_keras"})
+HUB_NOT_INSTALLED = 'The hub engine needs TensorFlow: pip install "stylebot[hub]".'
 
 __all__ = ["ENGINE_NAMES", "Engine", "WeightedStyle", "create_engine"]
 
@@ -40,5 +43,10 @@ def create_engine(
     if name == "hub":
         from bot.engine.hub import DEFAULT_HUB_HANDLE, HubEngine
 
-        return HubEngine(hub_handle or DEFAULT_HUB_HANDLE, threads=threads)
+        try:
+            return HubEngine(hub_handle or DEFAULT_HUB_HANDLE, threads=threads)
+        except ImportError as exc:  # only a missing TensorFlow package is the user's to fix
+            if (exc.name or "").partition(".")[0] not in _HUB_PACKAGES:
+                raise
+            raise EngineError(HUB_NOT_INSTALLED) from None
     raise EngineError(f"Unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}.")

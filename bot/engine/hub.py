@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from bot.defaults import HUB_HANDLE as DEFAULT_HUB_HANDLE
 from bot.engine.base import WeightedStyle, check_strength, normalised_weights
 from bot.errors import EngineError
 from bot.imaging import from_float_array, to_float_array, to_rgb
 from bot.machine import usable_cores
-
-DEFAULT_HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 
 # The style prediction network was trained on 256x256 styles (see the TF Hub tutorial).
 STYLE_SIDE = 256

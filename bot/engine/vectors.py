@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from bot.atomic import atomic_write
 
 VECTOR_SIZE = 100
 
@@ -65,17 +65,12 @@ class VectorCache:
         path = self._file(key)
         if path is None:
             return
-        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_write(path) as handle:
                 np.save(handle, vector, allow_pickle=False)
-            os.replace(tmp, path)
         except OSError:
-            # The disk cache is an optimisation; memory still holds the vector.
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+            pass  # The disk cache is an optimisation; memory still holds the vector.
 
     def _remember(self, key: str, vector: np.ndarray) -> None:
         with self._lock:

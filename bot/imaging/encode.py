@@ -2,12 +2,11 @@
 
 import io
 import os
-import secrets
-from contextlib import suppress
 from pathlib import Path
 
 from PIL import Image
 
+from bot.atomic import atomic_write
 from bot.errors import ImageError
 from bot.imaging.modes import to_rgb
 from bot.imaging.png import encode_png
@@ -53,22 +52,18 @@ def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
     """
     target = Path(path)
     data = encode_image(img, format_for_path(target), quality=quality)
-    folder = target.parent
-    fd, temp = _create_temp(folder, target.name)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(target) as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            reason = f" ({exc.strerror})" if exc.strerror else ""
-            raise ImageError(f"The image could not be saved to “{target}”{reason}.") from exc
-        raise
-    _sync_folder(folder)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ImageError(f"The folder “{target.parent}” does not exist.") from exc
+    except PermissionError as exc:
+        raise ImageError(
+            f"There is no permission to write to the folder “{target.parent}”."
+        ) from exc
+    except OSError as exc:
+        reason = f" ({exc.strerror})" if exc.strerror else ""
+        raise ImageError(f"The image could not be saved to “{target}”{reason}.") from exc
 
 
 def _options(fmt: str, quality: int) -> dict[str, object]:
@@ -78,35 +73,3 @@ def _options(fmt: str, quality: int) -> dict[str, object]:
         # at high quality ("Suspension not allowed here").
         return {"quality": quality, "subsampling": subsampling}
     return {"quality": quality, "method": _WEBP_METHOD}
-
-
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """Create a new, empty, hidden file beside the target (normal permissions via umask)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise ImageError(f"The folder “{folder}” does not exist.") from exc
-        except PermissionError as exc:
-            raise ImageError(f"There is no permission to write to the folder “{folder}”.") from exc
-        except OSError as exc:
-            reason = f" ({exc.strerror})" if exc.strerror else ""
-            raise ImageError(f"The image could not be saved in “{folder}”{reason}.") from exc
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the rename to disk where the platform allows opening folders."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-

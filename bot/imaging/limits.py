@@ -2,17 +2,32 @@
 
 from dataclasses import dataclass, fields, replace
 
-MAX_OUTPUT_SIDE = 2048
-MIN_OUTPUT_SIDE = 64
+from bot.defaults import (
+    MAX_INPUT_BYTES,
+    MAX_INPUT_PIXELS,
+    MAX_OUTPUT_SIDE,
+    MIN_OUTPUT_SIDE,
+    OUTPUT_SIDE,
+)
+
+__all__ = [
+    "MAX_OUTPUT_SIDE",
+    "MIN_OUTPUT_SIDE",
+    "STYLE_MAX_BYTES",
+    "ImageLimits",
+    "describe_bytes",
+    "describe_pixels",
+    "style_limits",
+]
 
 
 @dataclass(frozen=True)
 class ImageLimits:
     """How large an input may be (bytes and pixels) and how large an output is made."""
 
-    max_input_bytes: int = 25 * 1024 * 1024
-    max_input_pixels: int = 40_000_000
-    max_output_side: int = 1024
+    max_input_bytes: int = MAX_INPUT_BYTES
+    max_input_pixels: int = MAX_INPUT_PIXELS
+    max_output_side: int = OUTPUT_SIDE
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -108,3 +108,12 @@ def test_a_bad_config_file_fails_with_one_line(capsys, tmp_path):
     message = one_error_line(capsys.readouterr().err)
     assert message.startswith("Unknown setting paths.preset_dir")
     assert "did you mean paths.presets_dir?" in message
+
+
+def test_custom_preset_paths_are_shown_normalised(capsys, custom_config, tmp_path):
+    """Issue 9, papercut 9: a config reached through '..' listed '.../main/../cfg/...'."""
+    (tmp_path / "main").mkdir()
+    lines = listed(capsys, "--config", tmp_path / "main" / ".." / custom_config.name)
+    custom = {line.split()[0]: line for line in lines[11:]}
+    assert custom["rocket"].endswith(f" - {tmp_path / 'my-presets' / 'rocket.png'}")
+    assert all("/../" not in line for line in lines)

@@ -66,3 +66,15 @@ def test_describe_bytes(count, text):
 )
 def test_describe_pixels(count, text):
     assert describe_pixels(count) == text
+
+
+def test_defaults_and_bounds_come_from_bot_defaults():
+    """Issue 9: the numbers are written once, in bot/defaults.py, shared with bot/config.py."""
+    import bot.defaults
+    import bot.imaging.limits
+
+    assert ImageLimits() == ImageLimits(
+        bot.defaults.MAX_INPUT_BYTES, bot.defaults.MAX_INPUT_PIXELS, bot.defaults.OUTPUT_SIDE
+    )
+    assert bot.imaging.limits.MIN_OUTPUT_SIDE is bot.defaults.MIN_OUTPUT_SIDE
+    assert MAX_OUTPUT_SIDE is bot.defaults.MAX_OUTPUT_SIDE
