@@ -35,12 +35,19 @@ class Engine(Protocol):
     """What the pipeline, the CLI and the bot need from a stylization engine."""
 
     name: str
-    supports_style_vectors: bool
 
     def stylize(
         self, content: Image.Image, styles: Sequence[WeightedStyle], strength: float = 1.0
     ) -> Image.Image:
-        """Paint `content` in the blend of `styles`; the result has the content's size."""
+        """Paint `content` in the blend of `styles`; the result has the content's size.
+
+        Strength 0 returns the photo, 1 the full style; the distance to the photo grows
+        steadily in between.
+        """
+        ...
+
+    def describe(self) -> str:
+        """One line for logs: the model and the precision and threads it really runs with."""
         ...
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
@@ -83,6 +90,8 @@ class VectorEngine(Protocol):
         """The blended style vector of a job, strength applied against `content`'s vector."""
         ...
 
-    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
-        """Paint `content` with a precomputed vector; the result has the content's size."""
+    def stylize_with_vector(
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+    ) -> Image.Image:
+        """Paint `content` with a precomputed vector (strength as `stylize` applies it)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ def flicker(frames: Sequence[np.ndarray], still: np.ndarray) -> float:
     if len(frames) < 2:
         return 0.0
     total, count = 0.0, 0
-    for before, after in zip(frames, frames[1:], strict=False):
+    for before, after in itertools.pairwise(frames):
         change = np.abs(after.astype(np.int16) - before.astype(np.int16))
         total += float(change[still].sum())
         count += int(still.sum()) * change.shape[2]
