@@ -1,4 +1,4 @@
-"""The `stylebot` command: stylize, presets, download and run."""
+"""The `stylebot` command: stylize, presets, download, run and serve."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the Discord bot")
     run.add_argument("--config", dest="run_config", type=Path, metavar="FILE",
                      help="TOML settings file")
+    from bot.commands.serve import add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -80,7 +83,9 @@ def _first_line(exc: BaseException) -> str:
 def _dispatch(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
-    settings = load_settings(getattr(args, "run_config", None) or args.config)
+    settings = load_settings(
+        getattr(args, "run_config", None) or getattr(args, "serve_config", None) or args.config
+    )
     if args.command == "stylize":
         from bot.commands.stylize import run_stylize
 
@@ -93,6 +98,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.commands.download import run_download
 
         return run_download(settings)
+    if args.command == "serve":
+        from bot.commands.serve import run_serve
+
+        return run_serve(settings, args)
     from bot.commands.run import run_bot
 
     return run_bot(settings, args.run_config or args.config)
