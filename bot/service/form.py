@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -59,11 +60,28 @@ def boundary_of(headers: Mapping[str, str]) -> bytes:
     kind, params = parse_options_header(headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise BadForm(
-            "Send the request as multipart/form-data (e.g. curl -F content=@photo.jpg "
-            "-F style=NAME)."
-        )
+        raise _not_a_form()
     return boundary
+
+
+def _not_a_form() -> BadForm:
+    return BadForm(
+        "Send the request as multipart/form-data (e.g. curl -F content=@photo.jpg "
+        "-F style=NAME)."
+    )
+
+
+async def _read_urlencoded(chunks: AsyncIterator[bytes], limits: FormLimits) -> list[FormPart]:
+    """A form without files (curl -d): its text fields, so the answer can say what is missing."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limits.max_parts * limits.max_text_bytes:
+            raise _not_a_form()
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    if len(pairs) > limits.max_parts:
+        raise BadForm(f"The form has more than {limits.max_parts} parts.")
+    return [FormPart(name, None, bytearray(value.encode())) for name, value in pairs]
 
 
 class _Collector:
@@ -127,6 +145,9 @@ async def read_form(
 ) -> list[FormPart]:
     """Parse the body's parts in order; stops reading at the first limit broken."""
     check_content_length(headers, limits)
+    kind, _ = parse_options_header(headers.get("content-type", ""))
+    if kind == b"application/x-www-form-urlencoded":
+        return await _read_urlencoded(chunks, limits)
     collector = _Collector(limits)
     parser = MultipartParser(
         boundary_of(headers),
