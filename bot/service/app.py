@@ -63,9 +63,14 @@ def build_app(settings: Settings) -> Application:
     return ingress.bind(settings, painter.bind(settings))
 
 
-def build(args: Mapping[str, Any] | None = None) -> Application:
-    """Application builder for Ray's `serve run` / `serve deploy` (deploy/serve.yaml): `config`
-    names the settings file (else $STYLEBOT_CONFIG); any other arg overrides a [service] key."""
+def settings_from_args(args: Mapping[str, Any] | None) -> Settings:
+    """Settings from a Serve config's args: `config` names the settings file (else
+    $STYLEBOT_CONFIG, else the defaults); any other arg overrides that [service] setting."""
     values = dict(args or {})
     settings = load_settings(values.pop("config", None) or None)
-    return build_app(override(settings, "service", values))
+    return override(settings, "service", values)
+
+
+def build(args: Mapping[str, Any] | None = None) -> Application:
+    """Application builder for Ray's `serve run` / `serve deploy` (deploy/serve.yaml)."""
+    return build_app(settings_from_args(args))
