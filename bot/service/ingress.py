@@ -58,7 +58,7 @@ class Ingress:
             return JSONResponse(error_body(UNEXPECTED), status_code=500)
 
     async def _route(self, request: Request) -> Response:
-        path = request.url.path.rstrip("/") or "/"
+        path = _route_path(request.scope).rstrip("/") or "/"
         method = ROUTES.get(path)
         if method is None:
             return JSONResponse(
@@ -119,3 +119,9 @@ class Ingress:
         if isinstance(error, ServiceBusy) and error.retry_after > 0:
             headers["Retry-After"] = str(math.ceil(error.retry_after))
         return JSONResponse(error_body(error.message), status_code=status, headers=headers)
+
+
+def _route_path(scope: dict[str, Any]) -> str:
+    """The request's path below the app's route prefix (Serve puts the prefix in root_path)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path

@@ -37,16 +37,30 @@ def service_settings(mirror: Path, cache: Path, **service: object) -> Settings:
 
 
 def processes_of(session_dir: str) -> list[psutil.Process]:
-    """Every live process started for one Ray session (its folder is on their command line)."""
+    """Every live process of one Ray session: those with its folder on their command line
+    (raylet, GCS, ...) and their descendants (workers rename themselves ray::...)."""
     name = Path(session_dir).name
-    found = []
+    found: dict[int, psutil.Process] = {}
     for process in psutil.process_iter(["cmdline"]):
         try:
             if any(name in part for part in process.info["cmdline"] or ()):
-                found.append(process)
+                found[process.pid] = process
+                found.update({child.pid: child for child in process.children(recursive=True)})
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-    return found
+    return list(found.values())
+
+
+def still_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of the list that are still running (zombies count as gone)."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
 
 
 def painter_actors() -> list[dict]:

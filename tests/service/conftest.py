@@ -10,7 +10,14 @@ import pytest
 import pytest_asyncio
 
 from tests.commands import shared_cache_dir
-from tests.service.cluster import LOOPBACK, Service, free_port, processes_of, service_settings
+from tests.service.cluster import (
+    LOOPBACK,
+    Service,
+    free_port,
+    processes_of,
+    service_settings,
+    still_running,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,13 +49,16 @@ def service(mirror_dir, tmp_path_factory):
         serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
         yield Service(f"http://{LOOPBACK}:{port}", settings, session_dir)
     finally:
+        started = processes_of(session_dir)
         try:
             serve.shutdown()
         finally:
             ray.shutdown()
             cluster.shutdown()
     deadline = time.monotonic() + 30
-    while (left := processes_of(session_dir)) and time.monotonic() < deadline:
+    while (left := still_running(started) + processes_of(session_dir)) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.5)
     assert not left, f"Ray processes outlived the test session: {[p.pid for p in left]}"
 

@@ -12,7 +12,7 @@ import urllib.request
 import psutil
 
 from tests.commands import STYLEBOT, shared_cache_dir
-from tests.service.cluster import LOOPBACK, free_port
+from tests.service.cluster import LOOPBACK, free_port, still_running
 from tests.service.http import EXAMPLES
 
 
@@ -86,11 +86,9 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(mirror_dir, tmp_path_f
     assert "Stopped." in out
     assert "Traceback" not in err
     deadline = time.monotonic() + 30
-    while (
-        left := [p for p in ray_processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    ) and time.monotonic() < deadline:
+    while (left := still_running(ray_processes)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not left, f"Ray processes outlived stylebot serve: {[p.cmdline()[:2] for p in left]}"
+    assert not left, f"Ray processes outlived stylebot serve: {[p.pid for p in left]}"
 
 
 def test_serve_without_ray_installed_says_how_to_install_it():
