@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -101,10 +102,25 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a HOST:PORT nobody answers on at once (Ray itself would retry for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", ray://..., or something Ray will explain
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise StylebotError(
+            f"Could not reach the Ray cluster at {address}: {reason[:1].lower()}{reason[1:]}."
+        ) from None
+
+
 def _start_ray(ray: Any, address: str) -> None:
     """Join the cluster at `address`, or start a local instance on loopback."""
     try:
         if address:
+            check_reachable(address)
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

@@ -118,3 +118,18 @@ def test_serve_refuses_a_bad_option_in_one_sentence():
     )
     assert done.returncode == 1
     assert done.stderr == "error: --replicas must be an integer of at least 1, not 0.\n"
+
+
+def test_serve_refuses_a_cluster_nobody_answers_for():
+    address = f"{LOOPBACK}:{free_port()}"
+    done = subprocess.run(
+        [STYLEBOT, "serve", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr == f"error: Could not reach the Ray cluster at {address}: connection refused.\n"
+    )
