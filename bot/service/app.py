@@ -58,8 +58,8 @@ def ingress_options(service: ServiceSettings) -> dict[str, Any]:
 def build_app(settings: Settings) -> Application:
     """The application for these settings (Painter replicas behind one Ingress)."""
     service = settings.service
-    painter = serve.deployment(Painter, name="Painter").options(**painter_options(service))
-    ingress = serve.deployment(Ingress, name="Ingress").options(**ingress_options(service))
+    painter = serve.deployment(name="Painter", **painter_options(service))(Painter)
+    ingress = serve.deployment(name="Ingress", **ingress_options(service))(Ingress)
     return ingress.bind(settings, painter.bind(settings))
 
 

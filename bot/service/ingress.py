@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -121,7 +122,7 @@ class Ingress:
         return JSONResponse(error_body(error.message), status_code=status, headers=headers)
 
 
-def _route_path(scope: dict[str, Any]) -> str:
+def _route_path(scope: Mapping[str, Any]) -> str:
     """The request's path below the app's route prefix (Serve puts the prefix in root_path)."""
     path, root = scope["path"], scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path

@@ -26,7 +26,8 @@ class Painter:
     uploaded style costs the style network once per node.
     """
 
-    async def __init__(self, settings: Settings) -> None:
+    # Serve awaits an async constructor; type checkers insist __init__ returns None.
+    async def __init__(self, settings: Settings) -> None:  # type: ignore[misc]
         import ray
         from ray import serve
 
