@@ -244,3 +244,25 @@ async def test_unknown_paths_and_methods_are_json_errors(service, http):
     async with http.get(f"{service.url}/v1/stylize") as response:
         assert response.status == 405
         assert (await response.json())["error"] == "Use POST for /v1/stylize."
+
+
+async def test_an_uploaded_style_is_cached_on_the_nodes_disk_by_its_sha256(service, mirror_dir,
+                                                                           http):
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from bot.assets import PREDICTION_INT8
+
+    with Image.open(mirror_dir / "presets" / "the-kiss.jpg") as painting:
+        buffer = io.BytesIO()
+        painting.convert("RGB").rotate(90, expand=True).save(buffer, "PNG")  # bytes nobody sent
+    upload = buffer.getvalue()
+    key = "sha256:" + hashlib.sha256(upload).hexdigest()
+    cache = service.settings.paths.cache_dir / "vectors" / PREDICTION_INT8.sha256[:12]
+    vector_file = cache / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
+    assert not vector_file.exists()
+    answer = await stylize(http, service.url, ("style_image", upload, "kiss.png"), SMALL)
+    assert answer.status == 200
+    assert vector_file.is_file()
