@@ -30,6 +30,7 @@ import psutil
 from benchmarks.common import QUIET, jpeg_bytes, load, mirror, wait_quiet
 from bot.config import load_settings, override
 
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray on loopback (read at import)
 STYLE = "starry-night"
 SIZE = (1024, 768)
 
@@ -170,7 +171,6 @@ async def measure(rounds: int, patience: float) -> None:
 
     from bot.service.app import build_app
 
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(f"CPU: {cpu_line()}")
