@@ -1,4 +1,4 @@
-"""The `stylebot` command: stylize, presets, download and run."""
+"""The `stylebot` command: stylize, presets, download, run and serve."""
 
 from __future__ import annotations
 
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="copy the files found in the mirror into the cache too, so that "
                           "the cache alone holds everything (the Docker image's build does)")
     add_command("run", "run the Discord bot")
+    from bot.commands.serve import add_serve_arguments
+
+    add_serve_arguments(add_command("serve", "run the painting service (Ray Serve)"))
     return parser
 
 
@@ -117,6 +120,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.commands.download import run_download
 
         return run_download(settings, into_cache=args.into_cache)
+    if args.command == "serve":
+        from bot.commands.serve import run_serve
+
+        return run_serve(settings, args)
     from bot.commands.run import run_bot
 
     return run_bot(settings, args.config)
