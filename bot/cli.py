@@ -55,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the lite transfer net's precision (default: engine.precision)")
     stylize.add_argument("-v", "--verbose", action="store_true",
                          help="also say on stderr which precision and CPU features ran")
+    stylize.add_argument("--max-frames", type=int, metavar="N",
+                         help="animations: paint at most N frames (default limits.max_frames)")
+    stylize.epilog = (
+        "Animations (animated GIF, APNG or WebP; MP4, MOV or WebM video) are painted frame by "
+        "frame when OUTPUT ends in .gif, .mp4 or .webp, or has no suffix (then it keeps the "
+        "input's kind: a video gives .mp4). A video's sound is dropped. .png and .jpg get the "
+        "first frame."
+    )
 
     add_command("presets", "list the preset styles")
     download = add_command("download", "fetch the model files and preset images")

@@ -36,6 +36,7 @@ from bot.folders import absolute_path, user_cache_dir, user_data_dir
 from bot.machine import usable_cores
 
 if TYPE_CHECKING:
+    from bot.imaging.animation import AnimationLimits
     from bot.imaging.limits import ImageLimits
 
 NO_TOKEN = "No Discord token: set DISCORD_TOKEN or discord.token in the config file."
@@ -243,6 +244,17 @@ class LimitSettings:
         "Results are sent as PNG when they fit, else JPEG/WebP, else downscaled: never refused "
         "for size.",
     )
+    max_frames: int = _setting(
+        120, _int(1), "Most frames of an animation painted; a longer one is trimmed (and told so)."
+    )
+    max_animation_side: int = _setting(
+        512,
+        _int(MIN_OUTPUT_SIDE, MAX_OUTPUT_SIDE),
+        "Largest long side of a painted animation in pixels (also caps --max-size and size=).",
+    )
+    max_animation_seconds: float = _setting(
+        10.0, _seconds(positive=True), "Most seconds of an animation painted; the rest is trimmed."
+    )
 
     def __post_init__(self) -> None:
         if self.default_output_side == 0:  # follow a smaller max_output_side
@@ -338,6 +350,15 @@ class Settings:
 
         lim = self.limits
         return ImageLimits(lim.max_input_bytes, lim.max_input_pixels, lim.max_output_side)
+
+    def animation_limits(self, max_frames: int | None = None) -> AnimationLimits:
+        """How much of an animation is painted; `max_frames` overrides limits.max_frames."""
+        from bot.imaging.animation import AnimationLimits
+
+        lim = self.limits
+        return AnimationLimits(
+            max_frames or lim.max_frames, lim.max_animation_side, lim.max_animation_seconds
+        )
 
 
 # Views of the declarations, by section: the classes, the rules, the environment variables.

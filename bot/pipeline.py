@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from bot.engine import Engine, WeightedStyle
+from bot.engine.base import VectorEngine
 from bot.imaging import ImageLimits, decode_image, fit_long_side, keep_colours, read_image_bytes
 
 
@@ -47,3 +48,32 @@ def stylize(
     capped = fit_long_side(content, options.max_side)
     painted = engine.stylize(capped, styles, options.strength)
     return keep_colours(painted, capped) if options.keep_colours else painted
+
+
+def frame_painter(
+    engine: Engine,
+    styles: Sequence[WeightedStyle],
+    options: StylizeOptions,
+    first_frame: Image.Image,
+) -> Callable[[Image.Image], Image.Image]:
+    """Paint the frames of one animation (all of one size, already capped) as `stylize` would.
+
+    An engine with style vectors computes the job's vector once (strength taken against the
+    first frame's own vector), so every frame gets the same style and one compiled shape;
+    another engine (hub) is asked per frame. Colours are kept per frame if asked.
+    """
+    if isinstance(engine, VectorEngine):
+        vector = engine.job_vector(styles, options.strength, first_frame)
+
+        def painted(frame: Image.Image) -> Image.Image:
+            return engine.stylize_with_vector(frame, vector)
+    else:
+
+        def painted(frame: Image.Image) -> Image.Image:
+            return engine.stylize(frame, styles, options.strength)
+
+    def paint(frame: Image.Image) -> Image.Image:
+        result = painted(frame)
+        return keep_colours(result, frame) if options.keep_colours else result
+
+    return paint

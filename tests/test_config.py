@@ -56,7 +56,8 @@ def test_defaults():
     assert s.discord.allowed_guilds == s.discord.allowed_channels == ()
     assert (s.engine.name, s.engine.transfer, s.engine.threads) == ("lite", "fp16", 0)
     assert s.engine.hub_handle == HUB_HANDLE and s.engine.model_dir is None
-    assert dataclasses.astuple(s.limits) == (26214400, 40_000_000, 1024, 1024, 20.0, 120.0, 4, 0)
+    assert dataclasses.astuple(s.limits) == (26214400, 40_000_000, 1024, 1024, 20.0, 120.0, 4, 0,
+                                             120, 512, 10.0)
     assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0, 5.0)
     assert dataclasses.astuple(s.paths) == (None, None, None, None)
     assert s.logging.level == "INFO"

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.commands.animate import plan_animation, run_animation, still_content
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle
 from bot.engine.base import check_strength
@@ -17,12 +18,15 @@ from bot.imaging import (
     MAX_OUTPUT_SIDE,
     ImageLimits,
     format_for_path,
-    read_image_file,
+    read_image_bytes,
     save_image_atomic,
 )
 from bot.machine import usable_cores
 from bot.pipeline import StylizeOptions, style_from_file, stylize
 from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
+
+#: Outputs that are always one still picture (of an animation, its first frame, as before).
+STILL_ONLY_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
 def _usage(message: str) -> Exception:
@@ -106,14 +110,29 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     if args.threads is not None and args.threads < 0:
         raise _usage("--threads must be 0 (all usable cores) or more.")
     weights = parse_weights(args.weights, len(args.style))
-    format_for_path(args.output)
+    max_frames = getattr(args, "max_frames", None)
+    if max_frames is not None and max_frames < 1:
+        raise _usage("--max-frames must be at least 1.")
+    # .webp, .gif, .mp4, no suffix or an odd one: the photo's bytes decide (bot/commands/animate)
+    maybe_animated = args.output.suffix.lower() not in STILL_ONLY_SUFFIXES
+    if not maybe_animated:
+        format_for_path(args.output)
     _check_output_folder(args.output)
     options = StylizeOptions(strength=args.strength, keep_colours=args.keep_colours,
                              max_side=max_side)
     check_strength(args.strength)
     _check_hub_handle(args, settings)
     limits = settings.image_limits()
-    content = read_image_file(content_path, limits, what="photo")
+    if maybe_animated:
+        data = read_image_bytes(content_path, limits, what="photo")
+        job = plan_animation(data, args.output, settings, limits, options, max_frames)
+        if job is not None:
+            styles, engine = asyncio.run(_styles(args, settings, limits, weights))
+            return run_animation(job, engine, styles, start)
+        content = still_content(data, limits)  # a still photo: as before
+        format_for_path(args.output)
+    else:
+        content = still_content(read_image_bytes(content_path, limits, what="photo"), limits)
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
     try:
         painted = stylize(engine, content, styles, options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -75,3 +75,21 @@ def normalised_weights(styles: Sequence[WeightedStyle]) -> np.ndarray:
     if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
         raise EngineError("Style weights must be positive numbers.")
     return weights / weights.sum()
+
+
+@runtime_checkable
+class VectorEngine(Protocol):
+    """An engine that can paint many frames with one style vector (the lite engine)."""
+
+    def job_vector(
+        self,
+        styles: Sequence[WeightedStyle],
+        strength: float = 1.0,
+        content: Image.Image | None = None,
+    ) -> np.ndarray:
+        """The blended style vector of a job, strength applied against `content`'s vector."""
+        ...
+
+    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
+        """Paint `content` with a precomputed vector; the result has the content's size."""
+        ...

@@ -134,3 +134,27 @@ class LiteEngine:
     def close(self) -> None:
         """Drop compiled networks."""
         self._transfer.clear()
+
+    # -- one vector for many frames (animations): additive API, used by bot/animation.py --
+
+    def job_vector(
+        self,
+        styles: Sequence[WeightedStyle],
+        strength: float = 1.0,
+        content: Image.Image | None = None,
+    ) -> np.ndarray:
+        """The style vector `stylize` would use, computed once for a job of many frames.
+
+        With strength < 1 it is blended with `content`'s own vector (an animation's first frame).
+        """
+        strength = check_strength(strength)
+        vector = blend([self.style_vector(style) for style in styles], normalised_weights(styles))
+        if strength < 1.0 and content is not None:
+            vector = apply_strength(vector, self._vector_of(content, crop=False), strength)
+        return vector
+
+    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
+        """Paint `content` with a precomputed style vector; output has the content's size."""
+        pixels, (height, width) = pad_to_multiple(to_float_array(content), self._bucket)
+        painted = self._transfer(np.ascontiguousarray(pixels), vector)
+        return from_float_array(painted[:height, :width])

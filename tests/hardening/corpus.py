@@ -43,12 +43,16 @@ class Outcome:
 
     size: tuple[int, int] | None = None
     refusal: str | None = None  # a regex the whole sentence must match
+    frames: int | None = None  # an animation: how many frames it must have
+    note: str = ""  # an animation: what the report line must add after "in N s"
 
     @property
     def kind(self) -> str:
         return "image" if self.size is not None else "refused"
 
     def describe(self) -> str:
+        if self.size is not None and self.frames is not None:
+            return f"animation {self.size[0]}x{self.size[1]}, {self.frames} frames"
         if self.size is not None:
             return f"image {self.size[0]}x{self.size[1]}"
         return f"refused: {self.refusal}"
@@ -64,6 +68,10 @@ def image(width: int, height: int) -> Outcome:
 
 def refused(pattern: str) -> Outcome:
     return Outcome(refusal=pattern)
+
+
+def animation(width: int, height: int, frames: int, note: str = "") -> Outcome:
+    return Outcome(size=(width, height), frames=frames, note=note)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Case:
     why: str  # one line: what the case is
     claims: dict[str, Any] = field(default_factory=dict)
     bot: Outcome | None = None
+    output: str = "painted.png"  # the CLI's -o (the animation corpus writes .gif or .mp4)
 
     @property
     def bot_expected(self) -> Outcome:
@@ -366,6 +375,82 @@ def build_corpus() -> tuple[Case, ...]:
              claims={"width": 9_000, "height": 6_000},
              bot=refused(r"The photo is 9000×6000 pixels, more than the limit of "
                          r"40 megapixels\.")),
+    ]
+    names = [case.name for case in cases]
+    assert len(set(names)) == len(names), "case names must be unique"
+    return tuple(cases)
+
+
+# -- the animation corpus (issue 12) ------------------------------------------------------------
+
+VIDEO_DAMAGED = r"The video is damaged or incomplete\."
+NO_PICTURE = r"The video has no picture to paint \(only sound\)\."
+
+
+def _clip_frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    from tests.imaging.animation.clips import moving_frames
+
+    return moving_frames(count, size)
+
+
+def four_k_60fps(frames: int = 30) -> bytes:
+    """Half a second of 3840x2160 at 60 fps (H.264): decoded, scaled down, halved to 30 fps."""
+    from tests.imaging.animation.clips import video
+
+    base = np.asarray(_chelsea().resize((3840, 2160), Image.Resampling.BILINEAR))
+    images = []
+    for index in range(frames):
+        frame = base.copy()
+        frame[800:1200, index * 40:index * 40 + 400] = (230, 30, 40)
+        images.append(frame)
+    return video(images, "mp4", fps=60)
+
+
+@lru_cache(maxsize=1)
+def build_animation_corpus() -> tuple[Case, ...]:
+    """Hostile animations for `stylebot stylize ... -o painted.gif|.mp4` (about 5 s to build)."""
+    from tests.imaging.animation.clips import audio_only, long_gif, pillow_animation, video
+
+    frames = _clip_frames(8, (96, 64))
+    gif = pillow_animation(frames, "GIF", durations=60)
+    mp4 = video(frames, "mp4", fps=20)
+    screen = bytearray(gif)
+    screen[6:10] = struct.pack("<HH", 30_000, 30_000)
+    cases = [
+        Case("anim-control-gif", "clip.gif", gif, animation(96, 64, 8),
+             "an ordinary 8-frame GIF", output="painted.gif"),
+        Case("anim-control-apng", "clip.png", pillow_animation(frames, "PNG", durations=60),
+             animation(96, 64, 8), "an 8-frame APNG", output="painted.gif"),
+        Case("anim-control-webp", "clip.webp", pillow_animation(frames, "WEBP", durations=60),
+             animation(96, 64, 8), "an 8-frame animated WebP", output="painted.webp"),
+        Case("anim-gif-10000-frames", "long.gif", long_gif(10_000), animation(
+            16, 12, 120, "painted the first 120 frames of 10000"),
+             "a GIF of 10 000 frames (8 MB): trimmed to limits.max_frames, streamed",
+             output="painted.gif"),
+        Case("anim-gif-zero-durations", "fast.gif", pillow_animation(frames, "GIF", durations=0),
+             animation(96, 64, 8, "8 frames without a duration shown for 0.1 s"),
+             "every frame with a zero duration: shown 100 ms each, as browsers do",
+             output="painted.gif"),
+        Case("anim-gif-screen-30000x30000", "bomb.gif", bytes(screen), refused(BOMB),
+             "an animated GIF whose logical screen claims 30000x30000", output="painted.gif"),
+        Case("anim-gif-truncated", "cut.gif", gif[: len(gif) * 2 // 3], refused(DAMAGED),
+             "two thirds of an animated GIF", output="painted.gif"),
+        Case("anim-mp4-cut-in-half", "cut.mp4", half(mp4), refused(VIDEO_DAMAGED),
+             "the first half of an MP4 (its index is at the end)", output="painted.mp4"),
+        Case("anim-mp4-faststart-cut", "cut.mp4", half(video(frames, "mp4", faststart=True)),
+             refused(VIDEO_DAMAGED), "the first half of a faststart MP4: fewer frames than "
+             "its index promises", output="painted.mp4"),
+        Case("anim-mp4-audio-only", "sound.mp4", audio_only(), refused(NO_PICTURE),
+             "an MP4 with a sound track and no video", output="painted.mp4"),
+        Case("anim-4k-60fps", "uhd.mp4", four_k_60fps(), animation(
+            CAP, 72, 15, "60 fps reduced to 30"),
+             "half a second of 4K at 60 fps: scaled down while decoding, every other frame",
+             output="painted.mp4"),
+        Case("anim-mp4-named-gif", "clip.gif", mp4, animation(96, 64, 8),
+             "an MP4 whose name says GIF: read by its content", output="painted.gif"),
+        Case("anim-webm-333x517", "odd.webm",
+             video(_clip_frames(8, (333, 517)), "webm", fps=20), animation(82, CAP, 8),
+             "a VP9 WebM of odd size 333x517 (even-padded for H.264)", output="painted.mp4"),
     ]
     names = [case.name for case in cases]
     assert len(set(names)) == len(names), "case names must be unique"

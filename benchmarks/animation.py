@@ -1,0 +1,222 @@
+"""Animation benchmark: frames/s painted against the engine alone, peak RSS, flicker.
+
+    STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.animation [--quick] [--only ...]
+
+- speed: a 480x270, 72-frame clip (MP4 and GIF in; GIF and MP4 out), all-in (decode, paint,
+  steady, encode) against the engine alone painting the same frames already in memory with the
+  same precomputed vector; the overhead is all-in / engine-alone - 1 (target <= 15 %).
+- rss: peak RSS of a fresh process painting 120 frames at 512 px (MP4 in, GIF and MP4 out).
+- flicker: a clip with a still background and a moving square: mean |difference| between
+  consecutive frames in the still area, for the input, frames painted independently, and with
+  the steadier; and how much the steadier changes the moving area (it should not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.common import STYLE, interleaved, load, model, paired_ratio, style_path
+from bot.animation import paint_animation
+from bot.engine.lite import LiteEngine
+from bot.imaging import ImageLimits
+from bot.imaging.animation import AnimationLimits, flicker, open_animation
+from bot.pipeline import StylizeOptions, style_from_file
+from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
+
+SECTIONS = ("speed", "rss", "flicker")
+LIMITS = ImageLimits()
+OPTIONS = StylizeOptions(max_side=512)
+
+
+def cpu_line() -> str:
+    """lscpu's model name and the AVX-512 / AMX / bf16 flags, as every benchmark prints."""
+    info = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    name = fields.get("Model name", "?").strip()
+    flags = fields.get("Flags", "").split()
+    wanted = sorted(f for f in flags if f.startswith(("avx512", "amx")) or "bf16" in f
+                    or f in ("avx", "avx2", "avx_vnni"))
+    return f"CPU: {name}; flags: {' '.join(wanted) or 'none of avx/amx/bf16'}"
+
+
+def make_engine(cache: Path) -> LiteEngine:
+    return LiteEngine(model("prediction"), model("fp16"), threads=2,
+                      vector_dir=cache / "vectors", compile_cache=cache / "openvino")
+
+
+def animation_of(data: bytes, max_frames: int = 120):
+    opened = open_animation(data, LIMITS, AnimationLimits(max_frames=max_frames), max_side=512)
+    assert opened is not None
+    return opened
+
+
+class TimedEngine:
+    """The engine, with the seconds spent in its painting calls added up."""
+
+    def __init__(self, engine: LiteEngine) -> None:
+        self.engine, self.seconds = engine, 0.0
+        self.name, self.supports_style_vectors = engine.name, True
+
+    def job_vector(
+        self, styles: list, strength: float = 1.0, content: Image.Image | None = None
+    ) -> np.ndarray:
+        return self.engine.job_vector(styles, strength, content)
+
+    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
+        start = time.perf_counter()
+        try:
+            return self.engine.stylize_with_vector(content, vector)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def stylize(self, content: Image.Image, styles: list, strength: float = 1.0) -> Image.Image:
+        return self.engine.stylize(content, styles, strength)
+
+
+def speed(engine: LiteEngine, reps: int) -> None:
+    frames = moving_frames(72, (480, 270), step=5)
+    inputs = {"MP4": video(frames, "mp4", fps=24),
+              "GIF": pillow_animation(frames, "GIF", durations=40)}
+    styles = [style_from_file(style_path(), LIMITS)]
+    pictures = [Image.fromarray(f.pixels) for f in animation_of(inputs["MP4"]).frames()]
+    vector = engine.job_vector(styles, 1.0, pictures[0])
+    shares: dict[str, list[float]] = {}
+
+    def engine_alone() -> None:
+        for picture in pictures:
+            engine.stylize_with_vector(picture, vector)
+
+    def all_in(name: str, source: str, out: str, steady: bool = True) -> Callable[[], None]:
+        def run() -> None:
+            timed = TimedEngine(engine)
+            start = time.perf_counter()
+            result = paint_animation(timed, animation_of(inputs[source]), styles, OPTIONS,
+                                     steady=steady)
+            result.encode(out)
+            wall = time.perf_counter() - start
+            shares.setdefault(name, []).append(wall / timed.seconds - 1)
+        return run
+
+    cases = {"engine alone (72 frames in memory)": engine_alone}
+    for name, source, out, steady in (
+        ("MP4 -> MP4", "MP4", "MP4", True), ("MP4 -> MP4, not steadied", "MP4", "MP4", False),
+        ("MP4 -> GIF", "MP4", "GIF", True), ("GIF -> GIF", "GIF", "GIF", True),
+        ("GIF -> WebP", "GIF", "WEBP", True),
+    ):
+        cases[name] = all_in(name, source, out, steady)
+    runs = interleaved(cases, reps)
+    base = runs["engine alone (72 frames in memory)"]
+    print(f"speed: 480x270, 72 frames, {STYLE}, median of {reps} ({load()})")
+    print("  overhead = all-in / engine alone - 1, paired run by run; in-run = time outside the "
+          "engine's calls / time in them, within the same run")
+    for name, result in runs.items():
+        fps = 72 / result.median()
+        extra = ""
+        if result is not base:
+            extra = (f"  overhead {paired_ratio(result, base) - 1:+6.1%}, "
+                     f"in-run {statistics.median(shares[name]):+6.1%}")
+        print(f"  {name:36} {result.median():6.2f} s  {fps:5.1f} frames/s{extra}")
+
+
+RSS_CHILD = r"""
+import json, sys
+from pathlib import Path
+from PIL import Image
+from benchmarks.animation import LIMITS, OPTIONS, animation_of, make_engine
+from bot.animation import paint_animation
+from bot.pipeline import style_from_file
+from benchmarks.common import style_path
+from tests.imaging.animation.clips import moving_frames, video
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+
+data = video(moving_frames(120, (512, 288), step=4), "mp4", fps=24)
+engine = make_engine(Path(sys.argv[1]))
+styles = [style_from_file(style_path(), LIMITS)]
+still = Image.fromarray(next(animation_of(data).frames()).pixels)
+engine.stylize(still, styles)  # the engine loaded and compiled for the clip's shape
+baseline = status("VmHWM")
+result = paint_animation(engine, animation_of(data), styles, OPTIONS)
+painted = status("VmHWM")
+sizes = {fmt: len(result.encode(fmt)) for fmt in ("GIF", "MP4")}
+print(json.dumps({"baseline": baseline, "painted": painted, "peak": status("VmHWM"),
+                  "frames": result.frames, "size": result.size, "bytes": sizes}))
+"""
+
+
+def rss(cache: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", RSS_CHILD, str(cache)], capture_output=True,
+                          text=True, check=True, cwd=root)
+    figures = json.loads(done.stdout)
+    width, height = figures["size"]
+    print(f"rss: {figures['frames']} frames at {width}x{height} (MP4 in, GIF and MP4 out), "
+          "fresh process")
+    print(f"  peak RSS with the engine loaded and compiled: {figures['baseline']:.0f} MiB")
+    print(f"  peak RSS after painting:                      {figures['painted']:.0f} MiB")
+    print(f"  peak RSS after encoding GIF and MP4:          {figures['peak']:.0f} MiB "
+          f"(+{figures['peak'] - figures['baseline']:.0f} MiB for the animation; "
+          f"{width * height * 3 * figures['frames'] / 2**20:.0f} MiB of painted frames)")
+    print(f"  encoded: GIF {figures['bytes']['GIF'] / 2**20:.1f} MiB, "
+          f"MP4 {figures['bytes']['MP4'] / 2**20:.2f} MiB")
+
+
+def flicker_section(engine: LiteEngine) -> None:
+    count, size = 48, (480, 270)
+    data = video(moving_frames(count, size, step=6), "mp4", fps=24)
+    styles = [style_from_file(style_path(), LIMITS)]
+    inputs = [f.pixels for f in animation_of(data).frames()]
+    naive = paint_animation(engine, animation_of(data), styles, OPTIONS, steady=False)
+    steady = paint_animation(engine, animation_of(data), styles, OPTIONS, steady=True)
+    mask = still_mask(count, size, margin=24)
+    print(f"flicker: {count} frames at 480x270, a square moving over a still photo, MP4 input, "
+          f"{STYLE}; mean |frame-to-frame difference| (0-255) in the still area "
+          f"({mask.mean():.0%} of the frame)")
+    print(f"  input:                          {flicker(inputs, mask):5.2f}")
+    print(f"  painted frame by frame:         {flicker(naive.clip.frames, mask):5.2f}")
+    print(f"  painted and steadied:           {flicker(steady.clip.frames, mask):5.2f}")
+    moved = []
+    for index in range(1, count):
+        change = np.abs(inputs[index].astype(int) - inputs[index - 1].astype(int)).max(axis=2)
+        where = change > 40
+        diff = np.abs(steady.clip.frames[index].astype(int) - naive.clip.frames[index].astype(int))
+        moved.append(diff[where].mean())
+    print(f"  moving area, steadied vs frame by frame: mean |difference| {np.mean(moved):.2f} "
+          "(0 = as sharp as painting each frame)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one run per case")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    args = parser.parse_args()
+    print(cpu_line())
+    with tempfile.TemporaryDirectory(prefix="stylebot-bench-") as folder:
+        cache = Path(folder)
+        engine = make_engine(cache)
+        if "speed" in args.only:
+            speed(engine, 1 if args.quick else 3)
+        if "rss" in args.only:
+            rss(cache)
+        if "flicker" in args.only:
+            flicker_section(engine)
+        engine.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Temporal stability: the flicker of a painted clip, and holding still what did not move."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageChops, ImageFilter
+
+
+def flicker(frames: Sequence[np.ndarray], still: np.ndarray) -> float:
+    """Mean absolute difference (0-255) between consecutive frames, inside the `still` mask.
+
+    On a clip whose background does not move, the input's own figure is the floor (compression
+    noise); painting each frame independently adds the network's frame-to-frame wobble.
+    """
+    if len(frames) < 2:
+        return 0.0
+    total, count = 0.0, 0
+    for before, after in zip(frames, frames[1:], strict=False):
+        change = np.abs(after.astype(np.int16) - before.astype(np.int16))
+        total += float(change[still].sum())
+        count += int(still.sum()) * change.shape[2]
+    return total / max(count, 1)
+
+
+class Steadier:
+    """Keeps the painting of unchanged areas from one frame to the next.
+
+    The transfer network normalises over the whole frame, so a change anywhere (a moving hand)
+    shifts the brushwork everywhere a little, and the still background shimmers. For each pixel
+    this remembers the input it was last painted from; where the new input differs from that by
+    less than `low` levels (0-255) the previous painted pixel is kept, above `high` the new
+    painting is taken, with a soft blend between and around moving areas (the change mask is
+    grown by `grow` pixels and smoothed) so they stay sharp without seams. Slow drifts (a fade)
+    still come through: once a pixel's input has moved `high` levels from the one it was painted
+    from, it is repainted.
+    """
+
+    def __init__(self, low: float = 6.0, high: float = 24.0, grow: int = 4) -> None:
+        self.low, self.high, self.grow = low, high, grow
+        scale = 255.0 / (high - low)
+        self._ramp = [min(255, max(0, round((value - low) * scale))) for value in range(256)]
+        self._boost = [min(255, value * grow) for value in range(256)]
+        self._source: Image.Image | None = None  # per pixel: the input it was painted from
+        self._shown: Image.Image | None = None  # the previous output frame
+
+    def __call__(self, source: np.ndarray, painted: np.ndarray) -> np.ndarray:
+        """Return the frame to show for `painted`, the painting of input frame `source`.
+
+        All per-pixel work is Pillow's C (difference, lookup table, composite): about 2 ms a
+        frame at 480x270, where the same in float32 numpy took 5.
+        """
+        current, fresh = Image.fromarray(source), Image.fromarray(painted)
+        if self._source is None or self._shown is None or self._source.size != current.size:
+            self._source, self._shown = current, fresh
+            return painted
+        red, green, blue = ImageChops.difference(current, self._source).split()
+        change = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+        weight = change.point(self._ramp)
+        if weight.getbbox() is None:  # nothing moved: the previous frame again
+            return np.asarray(self._shown).copy()
+        mask = self._spread(weight)
+        self._shown = Image.composite(fresh, self._shown, mask)
+        self._source = Image.composite(current, self._source, mask)
+        return np.asarray(self._shown).copy()
+
+    def _spread(self, weight: Image.Image) -> Image.Image:
+        """`weight` grown by about 2 x `grow` pixels with soft edges (outwards only).
+
+        Done at a `grow`-th of the size: box-averaged (times `grow`, so a block a quarter
+        changed counts in full), widened by a 3x3 max filter, scaled back up smoothly; then
+        never below the pixel's own weight.
+        """
+        width, height = weight.size
+        small_size = (max(1, -(-width // self.grow)), max(1, -(-height // self.grow)))
+        small = weight.resize(small_size, Image.Resampling.BOX)
+        small = small.point(self._boost)
+        small = small.filter(ImageFilter.MaxFilter(3))
+        grown = small.resize((width, height), Image.Resampling.BILINEAR)
+        return ImageChops.lighter(weight, grown)

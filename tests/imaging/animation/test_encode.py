@@ -1,0 +1,102 @@
+"""encode_animation: GIF with one palette, H.264 MP4 (yuv420p, even, faststart), animated WebP."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.imaging import ImageLimits
+from bot.imaging.animation import AnimationLimits, PaintedClip, encode_animation, open_animation
+from bot.imaging.animation.encode import frame_rate, rounded_durations
+from tests.imaging.animation.clips import moving_frames
+
+
+def clip(count: int = 8, size=(96, 64), durations=None, loop=0) -> PaintedClip:
+    frames = moving_frames(count, size)
+    return PaintedClip(frames, list(durations or [40.0] * count), loop)
+
+
+def reopen(data: bytes):
+    opened = open_animation(data, ImageLimits(), AnimationLimits(max_side=2048))
+    assert opened is not None
+    return opened, list(opened.frames())
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "MP4"])
+def test_frames_durations_and_size_survive_a_round_trip(fmt):
+    durations = [40.0, 60.0, 100.0, 40.0, 60.0, 100.0, 40.0, 60.0]
+    source = clip(durations=durations, loop=0)
+    opened, frames = reopen(encode_animation(source, fmt))
+    assert opened.size == (96, 64)
+    assert [round(f.duration) for f in frames] == [40, 60, 100, 40, 60, 100, 40, 60]
+    error = np.mean([np.abs(f.pixels.astype(int) - s.astype(int)).mean()
+                     for f, s in zip(frames, source.frames, strict=True)])
+    assert error < 12  # lossy, but the same pictures
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+@pytest.mark.parametrize("loop", [0, 2, None])
+def test_the_loop_count_is_kept(fmt, loop):
+    opened, _ = reopen(encode_animation(clip(4, loop=loop), fmt))
+    assert opened.loop == (1 if fmt == "WEBP" and loop is None else loop)
+
+
+def test_a_gif_has_one_palette_for_every_frame():
+    data = encode_animation(clip(8), "GIF")
+    with Image.open(io.BytesIO(data)) as image:
+        palettes = set()
+        for index in range(image.n_frames):
+            image.seek(index)
+            palettes.add(bytes(image.palette.palette) if image.palette else None)
+        assert image.n_frames == 8
+    assert b"\x2c" in data
+    # one global colour table and no local ones: each image descriptor's flags byte has bit 7 off
+    assert len(palettes) <= 2 and data[10] & 0x80
+
+
+def test_a_gif_keeps_still_areas_identical_between_frames():
+    frames = moving_frames(6)
+    data = encode_animation(PaintedClip(frames, [50.0] * 6, 0), "GIF")
+    _, decoded = reopen(data)
+    still = np.ones(frames[0].shape[:2], bool)
+    still[10:40, :] = False
+    for before, after in zip(decoded, decoded[1:], strict=False):
+        assert np.array_equal(before.pixels[still], after.pixels[still])  # no crawling dither
+
+
+def test_mp4_is_h264_yuv420p_with_even_sides_and_the_index_first():
+    data = encode_animation(clip(6, size=(95, 63)), "MP4")
+    assert data.find(b"moov") < data.find(b"mdat")  # faststart: playable while it downloads
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (96, 64)
+        assert not container.streams.audio
+
+
+def test_mp4_keeps_a_constant_frame_rate():
+    data = encode_animation(clip(12, durations=[1000 / 24] * 12), "MP4")
+    with av.open(io.BytesIO(data)) as container:
+        assert container.streams.video[0].average_rate == 24
+
+
+def test_rounding_keeps_the_total_time():
+    centiseconds = rounded_durations([1000 / 24] * 24, 10.0, 2)
+    assert sum(centiseconds) == 100 and set(centiseconds) == {4, 5}
+    assert rounded_durations([0.0, 0.0], 10.0, 2) == [2, 2]
+
+
+def test_frame_rate_is_found_only_when_durations_are_even():
+    assert frame_rate([1000 / 30] * 5) == 30
+    assert frame_rate([1001 / 30] * 5) == pytest.approx(30000 / 1001)
+    assert frame_rate([40, 100, 40]) is None
+
+
+def test_an_unknown_format_is_a_programming_error():
+    with pytest.raises(ValueError):
+        encode_animation(clip(2), "AVI")

@@ -1,0 +1,39 @@
+"""Steadier and flicker: still areas stay still, moving ones take the new painting."""
+
+import numpy as np
+
+from bot.imaging.animation import Steadier, flicker
+from tests.imaging.animation.clips import moving_frames, still_mask
+
+
+def test_flicker_is_zero_for_identical_frames_and_measures_change():
+    frames = [np.full((8, 8, 3), 100, np.uint8)] * 3
+    mask = np.ones((8, 8), bool)
+    assert flicker(frames, mask) == 0.0
+    shaken = [frames[0], frames[0] + 4, frames[0]]
+    assert flicker(shaken, mask) == 4.0
+
+
+def test_still_areas_keep_their_painting_and_moving_ones_follow():
+    inputs = moving_frames(6)
+    rng = np.random.default_rng(1)
+    # a "painting" that wobbles everywhere a little from frame to frame, like the network's
+    paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
+                 for f in inputs]
+    steadier = Steadier()
+    shown = [steadier(source, painted) for source, painted in zip(inputs, paintings, strict=True)]
+    mask = still_mask(6)
+    assert flicker(paintings, mask) > 4
+    assert flicker(shown, mask) == 0.0
+    # where the square is now, the new painting is shown
+    moving = np.abs(inputs[5].astype(int) - inputs[4].astype(int)).max(axis=2) > 60
+    assert np.array_equal(shown[5][moving], paintings[5][moving])
+
+
+def test_a_slow_fade_still_comes_through():
+    steadier = Steadier()
+    painted = None
+    for level in range(0, 120, 4):  # 4 levels a frame: under the threshold each time
+        frame = np.full((16, 16, 3), level, np.uint8)
+        painted = steadier(frame, frame)
+    assert abs(int(painted[8, 8, 0]) - 116) <= 24
