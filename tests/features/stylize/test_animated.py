@@ -18,7 +18,7 @@ from tests.fakediscord import SentMessage
 from tests.fakediscord import payloads as p
 from tests.features.conftest import jpeg_bytes
 from tests.features.stylize.test_result_buttons import STRONGER, click, held
-from tests.imaging.animation.clips import moving_frames, pillow_animation, video
+from tests.imaging.animation.clips import audio_only, moving_frames, pillow_animation, video
 
 PROGRESS = re.compile(r"^🎨 Painting frame (\d+)/(\d+) ([▰▱]{10})$")
 BUSY = "One animation at a time, please; try again shortly."
@@ -256,4 +256,34 @@ async def test_slash_stylize_paints_an_attached_video(fake_discord, make_bot, se
             kind=SentMessage, what="the slash painting")
     frames, _, _ = gif_frames(reply.file.data)
     assert len(frames) == 6
+    fake_discord.assert_clean()
+
+
+async def test_the_frame_count_is_edited_at_most_every_position_interval(fake_discord, make_bot,
+                                                                         settings):
+    bot = make_bot(settings, jobs={"position_interval": 600.0})  # longer than any job may run
+    async with fake_discord.running(bot):
+        att = fake_discord.add_attachment(gif_clip(), "cat.gif")
+        sent, reply = await ask(fake_discord, "!stylize starry-night", attachments=[att])
+    statuses = [m for m in fake_discord.messages_created
+                if m.reply_to == int(sent["id"]) and not m.files]
+    assert [PROGRESS.match(m.content or "") is not None for m in statuses] == [True]
+    assert not [e for e in fake_discord.messages_edited if e.message_id == statuses[0].message_id]
+    assert statuses[0].content.startswith("🎨 Painting frame 1/6 ")
+    assert "6 frames" in reply.content
+    fake_discord.assert_clean()
+
+
+async def test_a_video_without_a_picture_gets_one_sentence(fake_discord, make_bot, settings):
+    async with fake_discord.running(make_bot(settings)):
+        for data, name in ((audio_only(), "song.mp4"),
+                           (video(moving_frames(8, SIZE), "mp4")[:900], "half.mp4")):
+            sent = await fake_discord.send_message(
+                "!stylize starry-night", attachments=[fake_discord.add_attachment(data, name)])
+            answer = await fake_discord.wait_for(
+                lambda r, rid=int(sent["id"]): r.reply_to == rid, 30, kind=SentMessage,
+                what="the answer")
+            assert not answer.files
+            assert answer.content in ("The video has no picture to paint (only sound).",
+                                      "The video is damaged or incomplete."), answer.content
     fake_discord.assert_clean()
