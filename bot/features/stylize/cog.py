@@ -108,7 +108,7 @@ class Stylize(commands.Cog):
 
     @app_commands.command(name="stylize", description="Paint a photo in the style of an artwork.")
     @app_commands.describe(
-        content="The photo to paint",
+        content="The photo to paint (a GIF or short video is painted frame by frame)",
         style="A preset style (see /styles)",
         style_image="Or your own style image",
         strength="0 gives the photo unchanged, 1 the full style (default 1)",
