@@ -73,10 +73,12 @@ class TimedEngine:
     ) -> np.ndarray:
         return self.engine.job_vector(styles, strength, content)
 
-    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
+    def stylize_with_vector(
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+    ) -> Image.Image:
         start = time.perf_counter()
         try:
-            return self.engine.stylize_with_vector(content, vector)
+            return self.engine.stylize_with_vector(content, vector, strength)
         finally:
             self.seconds += time.perf_counter() - start
 

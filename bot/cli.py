@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("-s", "--style", action="append", required=True, metavar="STYLE",
                          help="a style image path or preset name; repeat to blend styles")
     stylize.add_argument("-o", "--output", type=Path, required=True,
-                         help="output file: .png, .jpg, .jpeg or .webp")
+                         help="output file: .png, .jpg, .jpeg or .webp; .gif, .mp4 or .webp "
+                         "for an animation (see below)")
     stylize.add_argument("--weights", help="comma-separated weights for the styles, e.g. 2,1")
     stylize.add_argument("--strength", type=float, default=1.0,
                          help="from 0 (the photo unchanged) to 1 (the full style); default 1")

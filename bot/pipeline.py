@@ -66,7 +66,7 @@ def frame_painter(
         vector = engine.job_vector(styles, options.strength, first_frame)
 
         def painted(frame: Image.Image) -> Image.Image:
-            return engine.stylize_with_vector(frame, vector)
+            return engine.stylize_with_vector(frame, vector, options.strength)
     else:
 
         def painted(frame: Image.Image) -> Image.Image:

@@ -76,13 +76,20 @@ def plan_animation(
 
 
 def run_animation(
-    job: AnimationJob, engine: Engine, styles: Sequence[WeightedStyle], start: float
+    job: AnimationJob,
+    engine: Engine,
+    styles: Sequence[WeightedStyle],
+    start: float,
+    *,
+    verbose: bool = False,
 ) -> int:
     """Paint every frame (a progress bar on a terminal), encode, write atomically, report."""
     try:
         with _progress_bar(job.animation.expected_frames()) as progress:
             result = paint_animation(engine, job.animation, styles, job.options,
                                      progress=progress)
+        if verbose:
+            print(engine.describe(), file=sys.stderr)
     finally:
         engine.close()
         job.animation.close()

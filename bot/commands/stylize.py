@@ -128,7 +128,7 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
         job = plan_animation(data, args.output, settings, limits, options, max_frames)
         if job is not None:
             styles, engine = asyncio.run(_styles(args, settings, limits, weights))
-            return run_animation(job, engine, styles, start)
+            return run_animation(job, engine, styles, start, verbose=args.verbose)
         content = still_content(data, limits)  # a still photo: as before
         format_for_path(args.output)
     else:

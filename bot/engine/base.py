@@ -90,6 +90,8 @@ class VectorEngine(Protocol):
         """The blended style vector of a job, strength applied against `content`'s vector."""
         ...
 
-    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
-        """Paint `content` with a precomputed vector; the result has the content's size."""
+    def stylize_with_vector(
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+    ) -> Image.Image:
+        """Paint `content` with a precomputed vector (strength as `stylize` applies it)."""
         ...

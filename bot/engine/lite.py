@@ -92,18 +92,11 @@ class LiteEngine:
     ) -> Image.Image:
         """Paint `content` in the weighted blend of `styles`; output has the content's size."""
         strength = check_strength(strength)
-        weights = normalised_weights(styles)
+        normalised_weights(styles)  # refuse bad weights even when no vector is needed
         if strength == 0.0:
             return to_rgb(content)  # the photo itself: no network needed
-        vector = blend([self.style_vector(style) for style in styles], weights)
-        photo = to_float_array(content)
-        if strength < 1.0:
-            vector = apply_strength(vector, self._vector_of(content, crop=False), strength)
-        pixels, (height, width) = pad_to_multiple(photo, self._bucket)
-        painted = self._transfer(np.ascontiguousarray(pixels), vector)[:height, :width]
-        if strength < 1.0:
-            painted = strength * painted + (1.0 - strength) * photo
-        return from_float_array(painted)
+        vector = self.job_vector(styles, strength, content)
+        return self.stylize_with_vector(content, vector, strength)
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
         """Compute (or load) the vectors of `styles` and compile the commonest shape."""
@@ -135,7 +128,7 @@ class LiteEngine:
         """Drop compiled networks."""
         self._transfer.clear()
 
-    # -- one vector for many frames (animations): additive API, used by bot/animation.py --
+    # -- one vector for many frames (animations); `stylize` is these two steps --
 
     def job_vector(
         self,
@@ -143,9 +136,9 @@ class LiteEngine:
         strength: float = 1.0,
         content: Image.Image | None = None,
     ) -> np.ndarray:
-        """The style vector `stylize` would use, computed once for a job of many frames.
+        """The blended style vector, with strength < 1 mixed with `content`'s own vector.
 
-        With strength < 1 it is blended with `content`'s own vector (an animation's first frame).
+        An animation computes it once, from its first frame, for every frame.
         """
         strength = check_strength(strength)
         vector = blend([self.style_vector(style) for style in styles], normalised_weights(styles))
@@ -153,8 +146,17 @@ class LiteEngine:
             vector = apply_strength(vector, self._vector_of(content, crop=False), strength)
         return vector
 
-    def stylize_with_vector(self, content: Image.Image, vector: np.ndarray) -> Image.Image:
-        """Paint `content` with a precomputed style vector; output has the content's size."""
-        pixels, (height, width) = pad_to_multiple(to_float_array(content), self._bucket)
-        painted = self._transfer(np.ascontiguousarray(pixels), vector)
-        return from_float_array(painted[:height, :width])
+    def stylize_with_vector(
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+    ) -> Image.Image:
+        """Paint `content` with a precomputed vector; below strength 1 the result is also
+        blended with the photo in pixels (at 0, the photo itself). Output has content's size."""
+        strength = check_strength(strength)
+        if strength == 0.0:
+            return to_rgb(content)
+        photo = to_float_array(content)
+        pixels, (height, width) = pad_to_multiple(photo, self._bucket)
+        painted = self._transfer(np.ascontiguousarray(pixels), vector)[:height, :width]
+        if strength < 1.0:
+            painted = strength * painted + (1.0 - strength) * photo
+        return from_float_array(painted)

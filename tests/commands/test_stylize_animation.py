@@ -193,7 +193,7 @@ def test_max_frames_must_be_positive(capsys, clips, out_dir):
     code = run_cli(["stylize", clips["clip.gif"], "-s", "udnie", "-o", out_dir / "o.gif",
                     "--max-frames", "0"])
     assert code == 2
-    assert usage_error(capsys.readouterr().err) == "--max-frames must be at least 1."
+    assert usage_error(capsys.readouterr().err, "stylize") == "--max-frames must be at least 1."
 
 
 def test_a_progress_bar_over_frames_on_a_terminal(clips, tmp_path, mirror_dir):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot.errors import ImageError
 from bot.imaging.animation.clip import PaintedClip
-from bot.imaging.animation.encode import encode_animation
+from bot.imaging.animation.encode import SUFFIX_OF, encode_animation
 from bot.imaging.limits import describe_bytes
 
 #: After GIF and MP4 at full size: MP4 at a higher CRF, then at these scales of the long side.
@@ -27,7 +27,7 @@ class FittedAnimation:
 
     @property
     def suffix(self) -> str:
-        return {"GIF": ".gif", "MP4": ".mp4", "WEBP": ".webp"}[self.fmt]
+        return SUFFIX_OF[self.fmt]
 
 
 def encode_to_fit(clip: PaintedClip, max_bytes: int, *, prefer: str = "GIF") -> FittedAnimation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from PIL import Image
 
@@ -64,7 +64,7 @@ class Animation:
         self._what = what
         self._read = False
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         """The frames, paced and trimmed; damage anywhere raises ImageError (one sentence)."""
         if self._read:
             raise RuntimeError("an animation's frames can be read once")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ def flicker(frames: Sequence[np.ndarray], still: np.ndarray) -> float:
     if len(frames) < 2:
         return 0.0
     total, count = 0.0, 0
-    for before, after in zip(frames, frames[1:], strict=False):
+    for before, after in itertools.pairwise(frames):
         change = np.abs(after.astype(np.int16) - before.astype(np.int16))
         total += float(change[still].sum())
         count += int(still.sum()) * change.shape[2]
@@ -42,6 +43,9 @@ class Steadier:
         scale = 255.0 / (high - low)
         self._ramp = [min(255, max(0, round((value - low) * scale))) for value in range(256)]
         self._boost = [min(255, value * grow) for value in range(256)]
+        # after spreading, weights under 1/16 are dropped: a pixel nudged a level or two by
+        # such a weight would still differ from the frame before, and a GIF encodes changes
+        self._floor = [0 if value < 16 else value for value in range(256)]
         self._source: Image.Image | None = None  # per pixel: the input it was painted from
         self._shown: Image.Image | None = None  # the previous output frame
 
@@ -78,4 +82,4 @@ class Steadier:
         small = small.point(self._boost)
         small = small.filter(ImageFilter.MaxFilter(3))
         grown = small.resize((width, height), Image.Resampling.BILINEAR)
-        return ImageChops.lighter(weight, grown)
+        return ImageChops.lighter(weight, grown).point(self._floor)
