@@ -46,6 +46,10 @@ NOT_AN_ANIMATION = "The photo could not be read as an animation."
 ViewMaker = Callable[[RenderRequest, Replier], Awaitable["ResultView"]]
 
 
+class _Stopped(Exception):
+    """Raised in the worker thread to stop painting an animation nobody waits for any more."""
+
+
 class AnimationBusy(JobRejected):
     """As many animations as `jobs.max_animated` are painting or waiting already."""
 
@@ -213,8 +217,11 @@ class AnimatedJobs:
         line = LatestOnly(replier.status, settings.jobs.position_interval, self._spawn,
                           name="animation status")
         loop = asyncio.get_running_loop()
+        stop = threading.Event()  # set once the job's outcome is known (e.g. it timed out)
 
-        def progress(done: int, total: int) -> None:  # from the worker thread
+        def progress(done: int, total: int) -> None:  # from the worker thread, after each frame
+            if stop.is_set():  # a thread cannot be killed, but it can stop between frames
+                raise _Stopped()
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
                 loop.call_soon_threadsafe(line.put, progress_line(done, total))
 
@@ -253,6 +260,7 @@ class AnimatedJobs:
                                                  replier.filesize_limit)
                 seconds = painted.seconds + time.perf_counter() - start
         finally:
+            stop.set()  # a timed-out painting stops at its next frame, freeing its worker
             line.close()
             slot.settled()
         file = discord.File(io.BytesIO(upload.data), filename=f"stylized{upload.suffix}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
 
 import av
 import numpy as np
@@ -18,6 +19,7 @@ from tests.fakediscord import SentMessage
 from tests.fakediscord import payloads as p
 from tests.features.conftest import jpeg_bytes
 from tests.features.stylize.test_result_buttons import STRONGER, click, held
+from tests.gated import GatedEngine
 from tests.imaging.animation.clips import audio_only, moving_frames, pillow_animation, video
 
 PROGRESS = re.compile(r"^🎨 Painting frame (\d+)/(\d+) ([▰▱]{10})$")
@@ -286,4 +288,37 @@ async def test_a_video_without_a_picture_gets_one_sentence(fake_discord, make_bo
             assert not answer.files
             assert answer.content in ("The video has no picture to paint (only sound).",
                                       "The video is damaged or incomplete."), answer.content
+    fake_discord.assert_clean()
+
+
+async def test_a_timed_out_animation_stops_at_its_next_frame(fake_discord, make_bot, settings,
+                                                             lite_engine):
+    gate, frames_begun = threading.Event(), []
+
+    def wait(timeout: float) -> bool:  # each frame waits here: count them
+        frames_begun.append(1)
+        return gate.wait(timeout)
+
+    bot = make_bot(settings, jobs={"animation_timeout": 0.5})
+    bot.engine = GatedEngine(lite_engine, wait)
+    try:
+        async with fake_discord.running(bot):
+            sent = await fake_discord.send_message(
+                "!stylize starry-night",
+                attachments=[fake_discord.add_attachment(gif_clip(30), "long.gif")])
+            answer = await fake_discord.wait_for(
+                lambda r: r.reply_to == int(sent["id"]) and not PROGRESS.match(r.content or ""),
+                30, kind=SentMessage, what="the timeout sentence")
+            gate.set()  # the thread paints the frame it was on, then stops
+            slots = bot.get_cog("Stylize").animations.slots
+            for _ in range(500):
+                if slots.taken == 0 and bot.jobs.running == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert slots.taken == 0 and bot.jobs.running == 0
+    finally:
+        gate.set()
+    assert answer.content == "The job took longer than 0.5 s and was stopped."
+    assert not answer.files
+    assert len(frames_begun) == 1  # not the other 29
     fake_discord.assert_clean()
