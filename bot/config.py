@@ -292,8 +292,19 @@ class JobSettings:
         5.0,
         _seconds(),
         "Shortest seconds between two updates of one request's \"You're number N in the queue\" "
-        "line (Discord rate-limits message edits); 0 = update on every move. \"Painting…\" is "
-        "never delayed.",
+        "line and of an animation's \"Painting frame N/M\" line (Discord rate-limits message "
+        "edits); 0 = update on every move. \"Painting…\" is never delayed.",
+    )
+    max_animated: int = _setting(
+        1,
+        _int(1),
+        "Animations (GIFs, videos) that may be painting or waiting at once; more are refused "
+        "with \"one animation at a time\", so still photos are not stuck behind clips.",
+    )
+    animation_timeout: float = _setting(
+        300.0,
+        _seconds(positive=True),
+        "Seconds allowed for painting one animation (limits.job_timeout is for still photos).",
     )
 
 

@@ -58,7 +58,7 @@ def test_defaults():
     assert s.engine.hub_handle == HUB_HANDLE and s.engine.model_dir is None
     assert dataclasses.astuple(s.limits) == (26214400, 40_000_000, 1024, 1024, 20.0, 120.0, 4, 0,
                                              120, 512, 10.0)
-    assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0, 5.0)
+    assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0, 5.0, 1, 300.0)
     assert dataclasses.astuple(s.paths) == (None, None, None, None)
     assert s.logging.level == "INFO"
 
@@ -251,6 +251,11 @@ def test_unknown_names(load, text, message):
         (
             "[jobs]\nposition_interval = -1",
             "jobs.position_interval must be a number of seconds of at least 0, not -1.",
+        ),
+        ("[jobs]\nmax_animated = 0", "jobs.max_animated must be an integer of at least 1, not 0."),
+        (
+            "[jobs]\nanimation_timeout = 0",
+            "jobs.animation_timeout must be a number of seconds greater than 0, not 0.",
         ),
         (
             "[limits]\njob_timeout = 0",

@@ -15,11 +15,14 @@ from bot.imaging.limits import describe_bytes, describe_pixels
 if TYPE_CHECKING:
     import discord
 
-ALLOWED_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+# Discord's CDN, its media proxy, and the proxy of embedded links (a Tenor GIF is fetched from
+# there, never from Tenor itself).
+ALLOWED_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net",
+                           "images-ext-1.discordapp.net", "images-ext-2.discordapp.net"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 CHUNK_SIZE = 64 * 1024
 _NOT_DISCORD = "I can only fetch images from Discord."
-_HEADERS = {"Accept-Encoding": "identity", "Accept": "image/*"}
+_HEADERS = {"Accept-Encoding": "identity", "Accept": "image/*, video/*"}
 _NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout()  # asyncio.timeout(policy.timeout) is the one limit
 
 
@@ -59,14 +62,16 @@ def is_allowed_url(url: str | URL, policy: FetchPolicy) -> bool:
     return _parse(url, policy) is not None
 
 
-def check_attachment(att: AttachmentLike, policy: FetchPolicy, *, what: str) -> None:
+def check_attachment(att: AttachmentLike, policy: FetchPolicy, *, what: str,
+                     videos: bool = False) -> None:
     """Refuse an attachment by its metadata, before downloading it; raise ImageError if unfit.
 
-    Checked in this order: not an image by type (or no type and no dimensions), too many bytes,
-    too many pixels, a URL that ``fetch_image_bytes`` would refuse.
+    Checked in this order: not an image by type (or no type and no dimensions; with ``videos``
+    a video passes too), too many bytes, too many pixels, a URL that ``fetch_image_bytes`` would
+    refuse.
     """
     kind = (att.content_type or "").split(";")[0].strip().lower()
-    if kind and not kind.startswith("image/"):
+    if kind and not kind.startswith("image/") and not (videos and kind.startswith("video/")):
         raise ImageError(f"The {what} is not an image (it is {_describe_type(kind)}).")
     if not kind and (att.width is None or att.height is None):
         raise ImageError(f"The {what} is not an image.")

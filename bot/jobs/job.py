@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
+
+from bot.jobs.latest import LatestOnly, Spawner
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 PositionCallback = Callable[[int], Awaitable[None]]
-# Runs a coroutine as a task its owner keeps a reference to (see JobQueue).
-Spawner = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
 class Job(Generic[T]):
@@ -52,13 +51,12 @@ class Job(Generic[T]):
         self.work = work
         self.timeout = timeout
         self._cancel = cancel
-        self._spawn = spawn
-        self._on_position = on_position
-        self._position_interval = position_interval
-        self._pending_position: int | None = None  # newest position not yet delivered
-        self._delivered_at: float | None = None  # loop time the last delivery ended
-        self._wake = asyncio.Event()  # ends the notifier's wait early: position 0 or finished
-        self._notifier: asyncio.Task[None] | None = None
+        # Positions go out newest only, one at a time, at most every position_interval: a slow
+        # callback (editing a Discord message) never shows a stale position last.
+        self._positions: LatestOnly[int] | None = None
+        if on_position is not None:
+            self._positions = LatestOnly(on_position, position_interval, spawn,
+                                         name=f"job {self.id} on_position")
         self._future = future
 
     def __repr__(self) -> str:
@@ -83,8 +81,8 @@ class Job(Generic[T]):
         if self._future.done():
             return False
         self.position = None
-        self._pending_position = None
-        self._wake.set()  # a notifier waiting out the interval stops now
+        if self._positions is not None:
+            self._positions.close()  # a notifier waiting out the interval stops now
         if exc is None:
             self._future.set_result(value)
         else:
@@ -98,39 +96,5 @@ class Job(Generic[T]):
         if position == self.position:
             return
         self.position = position
-        if self._on_position is None:
-            return
-        # One notifier task per job delivers positions one at a time, newest only: a slow
-        # callback (editing a Discord message) never shows a stale position last, and
-        # positions that changed meanwhile are skipped rather than replayed one by one.
-        self._pending_position = position
-        if position == 0:
-            self._wake.set()  # "started" never waits out the interval
-        if self._notifier is None or self._notifier.done():
-            self._notifier = self._spawn(self._notify_positions())
-
-    def _wait_before_next(self) -> float:
-        """Seconds until the pending position may go out: at least the interval after the
-        previous delivery, except the first one and position 0."""
-        if self._delivered_at is None or self._pending_position == 0:
-            return 0.0
-        loop = asyncio.get_running_loop()
-        return self._delivered_at + self._position_interval - loop.time()
-
-    async def _notify_positions(self) -> None:
-        assert self._on_position is not None
-        while self._pending_position is not None and not self.done:
-            wait = self._wait_before_next()
-            if wait > 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
-                continue  # look again: the job may have started or finished meanwhile
-            position, self._pending_position = self._pending_position, None
-            try:
-                await self._on_position(position)
-            except Exception:
-                log.exception("job %s: on_position(%d) failed", self.id, position)
-            finally:
-                self._delivered_at = asyncio.get_running_loop().time()
+        if self._positions is not None:
+            self._positions.put(position, urgent=position == 0)  # "started" never waits

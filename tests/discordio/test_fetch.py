@@ -260,6 +260,23 @@ def test_allowed_urls():
     assert not is_allowed_url("https://cdn.discordapp.com/a.png", only_media)
 
 
+def test_the_proxy_of_embedded_links_is_allowed_the_linked_site_is_not():
+    """A Tenor GIF is fetched through Discord's proxy of embedded media, never from Tenor."""
+    proxied = ("https://images-ext-1.discordapp.net/external/Zm9v/https/media.tenor.com/x/cat.mp4",
+               "https://images-ext-2.discordapp.net/external/YmFy/https/media.tenor.com/x/cat.png")
+    for url in proxied:
+        assert is_allowed_url(url, DISCORD_ONLY), url
+    for url in ("https://tenor.com/view/cat-gif-123", "https://media.tenor.com/x/cat.mp4",
+                "https://c.tenor.com/x/cat.gif", "https://images-ext-1.discordapp.net.tenor.com/a",
+                "https://images-ext-9.tenor.com/a.gif"):
+        assert not is_allowed_url(url, DISCORD_ONLY) and not is_allowed_url(url, LOOPBACK), url
+
+
+async def test_tenor_itself_is_refused_before_any_connection(session):
+    for url in ("https://tenor.com/view/cat-gif-123", "https://media.tenor.com/x/cat.mp4"):
+        assert await refused(fetch_image_bytes(session, url, DISCORD_ONLY)) == NOT_DISCORD
+
+
 @pytest.mark.parametrize("bad", [
     {"max_bytes": 0}, {"max_pixels": -1}, {"timeout": 0}, {"max_bytes": True},
     {"allowed_hosts": {"cdn.discordapp.com"}},
@@ -318,6 +335,19 @@ def test_check_attachment_sizes():
 def test_check_attachment_refuses_non_images(content_type, kind):
     message = refusal(content_type=content_type, size=31 * MB, width=None, height=None)
     assert message == f"The photo is not an image (it is {kind})."
+
+
+def test_check_attachment_takes_a_video_only_where_videos_are_wanted():
+    clip = attachment(content_type="video/mp4", filename="clip.mp4", width=480, height=270)
+    check_attachment(clip, ATTACHMENT_POLICY, what="photo", videos=True)
+    with pytest.raises(ImageError, match=r"^The photo is not an image \(it is a video\)\.$"):
+        check_attachment(clip, ATTACHMENT_POLICY, what="photo")
+    sound = attachment(content_type="audio/mpeg", width=None, height=None)
+    with pytest.raises(ImageError, match="an audio file"):
+        check_attachment(sound, ATTACHMENT_POLICY, what="photo", videos=True)
+    big = attachment(content_type="video/mp4", width=8000, height=6000)
+    with pytest.raises(ImageTooLarge):
+        check_attachment(big, ATTACHMENT_POLICY, what="photo", videos=True)
 
 
 def test_check_attachment_without_type_or_dimensions_is_not_an_image():

@@ -246,6 +246,22 @@ def attachment(attachment_id: int, filename: str, *, url: str, proxy_url: str, s
     return data
 
 
+def gifv_embed(page_url: str, *, video_url: str, video_proxy_url: str, thumbnail_url: str,
+               thumbnail_proxy_url: str, width: int, height: int,
+               provider: str = "Tenor") -> dict[str, Any]:
+    """A GIF picker's embed (type "gifv"), as Discord adds it to a Tenor link: the clip and a
+    still thumbnail, each with its third-party URL and Discord's media-proxy copy."""
+    size = {"width": width, "height": height, "flags": 0}
+    return {
+        "type": "gifv",
+        "url": page_url,
+        "provider": {"name": provider, "url": "https://tenor.co"},
+        "thumbnail": {"url": thumbnail_url, "proxy_url": thumbnail_proxy_url, **size},
+        "video": {"url": video_url, "proxy_url": video_proxy_url, **size},
+        "content_scan_version": 0,
+    }
+
+
 def message(message_id: int, channel_id: int, author: dict[str, Any], content: str = "", *,
             guild_id: int | None = None, member: dict[str, Any] | None = None,
             attachments: list[dict] | None = None, embeds: list[dict] | None = None,

@@ -69,6 +69,7 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
             app.router.add_get(prefix + "/{channel_id}/{attachment_id}/{filename}",
                                self._cdn_attachment)
         app.router.add_get("/avatars/{user_id}/{file}", self._cdn_avatar)
+        app.router.add_get("/external/{key}/{tail:.*}", self._cdn_external)
         app.router.add_get("/embed/avatars/{file}", self._cdn_default_avatar)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -220,6 +221,21 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
             description=description,
         )
 
+    def add_tenor_gif(self, clip: bytes, still: bytes, width: int, height: int
+                      ) -> dict[str, Any]:
+        """A Tenor GIF as the GIF picker posts it: returns the "gifv" embed of its link, whose
+        proxy URLs (Discord's images-ext proxy, here the fake's /external/) serve `clip` (an
+        MP4) and `still` (a PNG); its tenor.com URLs lead nowhere."""
+        key = self.world.ids.next()
+        self.cdn.put(f"ext:{key}:mp4", clip, "video/mp4")
+        self.cdn.put(f"ext:{key}:png", still, "image/png")
+        media = f"https://media.tenor.com/fake{key}/cat"
+        proxy = f"{self.base_url}/external/{key}/https/media.tenor.com/fake{key}/cat"
+        return p.gifv_embed(f"https://tenor.com/view/cat-gif-{key}",
+                            video_url=f"{media}.mp4", video_proxy_url=f"{proxy}.mp4",
+                            thumbnail_url=f"{media}.png", thumbnail_proxy_url=f"{proxy}.png",
+                            width=width, height=height)
+
     def forget_attachment(self, attachment: dict[str, Any]) -> None:
         """Remove an attachment's bytes from the CDN (later downloads get 404, like expiry)."""
         self.cdn.remove(f"att:{attachment['id']}")
@@ -299,6 +315,11 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
     async def _cdn_attachment(self, request: web.Request) -> web.StreamResponse:
         return await cdn.serve(request, self.cdn, self.faults,
                                f"att:{request.match_info['attachment_id']}")
+
+    async def _cdn_external(self, request: web.Request) -> web.StreamResponse:
+        suffix = request.match_info["tail"].rsplit(".", 1)[-1]
+        return await cdn.serve(request, self.cdn, self.faults,
+                               f"ext:{request.match_info['key']}:{suffix}")
 
     async def _cdn_avatar(self, request: web.Request) -> web.StreamResponse:
         avatar_hash = request.match_info["file"].rsplit(".", 1)[0]

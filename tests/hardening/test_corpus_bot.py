@@ -33,6 +33,8 @@ GROWTH_BOUND_MB = 512
 #: ran first in this session, the engine, the fake Discord) must stay well inside the 24 GB host.
 PROCESS_BOUND_MB = 2560
 TRACEBACK_MARKERS = ("Traceback", 'File "', "Error:", "Exception", "\n", "<")
+#: An animation's status line (deleted when its result comes): not an outcome.
+PROGRESS = re.compile(r"^🎨 Painting frame \d+/\d+ [▰▱]+$")
 
 
 class PeakRss:
@@ -61,12 +63,18 @@ class PeakRss:
         raise AssertionError(f"no {field} in /proc/self/status")
 
 
+def is_progress(message: SentMessage) -> bool:
+    return PROGRESS.match(message.content or "") is not None and not message.files
+
+
 async def the_outcome(fake: FakeDiscord, request: dict) -> SentMessage:
-    """The bot's new message replying to `request` (a status line would be one too, but
-    requests here are sent one at a time, so none is ever queued behind another)."""
+    """The bot's new message replying to `request` (a queue line would be one too, but
+    requests here are sent one at a time, so none is ever queued behind another; an
+    animation's frame count is skipped)."""
     return await fake.wait_for(
         lambda r: r.reply_to == int(request["id"]) and r.source == "channel"
-        and r.method == "POST", JOB_TIMEOUT + DOWNLOAD_TIMEOUT + 5, kind=SentMessage,
+        and r.method == "POST" and not is_progress(r), JOB_TIMEOUT + DOWNLOAD_TIMEOUT + 5,
+        kind=SentMessage,
         what=f"the answer to {request['content']!r}")
 
 
@@ -80,7 +88,8 @@ def check_outcome(case: Case, reply: SentMessage) -> str:
         with Image.open(io.BytesIO(reply.file.data)) as painted:
             painted.load()
             assert painted.size == expected.size, (case.name, painted.size)
-            assert painted.mode == "RGB", (case.name, painted.mode)
+            # an animation comes back animated (a GIF: palette frames), a still as RGB
+            assert painted.mode == "RGB" or painted.format == "GIF", (case.name, painted.mode)
         assert f"{expected.size[0]}×{expected.size[1]}" in text, text
         return f"image {painted.size[0]}x{painted.size[1]} ({reply.file.filename})"
     assert not reply.files and not reply.components, f"{case.name}: {reply!r}"
@@ -124,7 +133,7 @@ async def test_every_case_gets_one_outcome_and_the_bot_stays_healthy(fake_discor
     # exactly one outcome per case: nothing else ever answered any request
     for name, (request, reply) in answered.items():
         replies = [m.seq for m in fake_discord.messages_created
-                   if m.reply_to == int(request["id"])]
+                   if m.reply_to == int(request["id"]) and not is_progress(m)]
         assert replies == [reply.seq], f"{name}: {len(replies)} answers"
     images = sum(1 for case in CASES if case.bot_expected.size is not None)
     assert len(fake_discord.uploads) == images

@@ -26,6 +26,14 @@ def caption(request: RenderRequest, rendered: Rendered) -> str:
     return " · ".join(bits)
 
 
+PAINTING = "🎨 Painting…"
+
+
+def queue_line(position: int) -> str:
+    """The status line of a job waiting at `position` (1 = next)."""
+    return f"⏳ You're number {position} in the queue."
+
+
 def position_reporter(replier: Replier) -> PositionCallback:
     """A job's on_position callback: the queue position while waiting, then 'Painting…'."""
     shown = False
@@ -34,8 +42,8 @@ def position_reporter(replier: Replier) -> PositionCallback:
         nonlocal shown
         if position > 0:
             shown = True
-            await replier.status(f"⏳ You're number {position} in the queue.")
+            await replier.status(queue_line(position))
         elif shown:
-            await replier.status("🎨 Painting…")
+            await replier.status(PAINTING)
 
     return report

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.discordio.typing import SharedTyping
 from bot.errors import EngineError, StylebotError
+from bot.features.stylize.animated import AnimatedJobs
 from bot.features.stylize.captions import caption, describe_styles, position_reporter
 from bot.features.stylize.grammar import StylizeArgs
 from bot.features.stylize.inputs import InputPlanner, Planned
@@ -69,7 +70,9 @@ Examples:
   !stylize the-scream colors=keep size=1536
   !stylize udnie @someone          (paints their avatar)
   !stylize                         (with a photo and a style image attached)
-Reply to a message with a photo to paint that photo. See !styles for every preset."""
+Reply to a message with a photo to paint that photo. See !styles for every preset.
+A GIF or short video (attached, or a GIF from the GIF picker replied to) is painted frame by
+frame, as a GIF or MP4; a video's sound is dropped."""
 
 
 class Stylize(commands.Cog):
@@ -81,6 +84,7 @@ class Stylize(commands.Cog):
         self.journal = Journal(bot.store)
         self.typing = SharedTyping()  # one indicator per channel, shared by its requests
         self.restarts = Restarts(bot, self.journal, self.inputs, self.typing, self.serve_again)
+        self.animations = AnimatedJobs(bot, self.journal, self._view)
 
     async def cog_load(self) -> None:
         self.bot.add_view(persistent_result_view(self.on_result_action))
@@ -104,7 +108,7 @@ class Stylize(commands.Cog):
 
     @app_commands.command(name="stylize", description="Paint a photo in the style of an artwork.")
     @app_commands.describe(
-        content="The photo to paint",
+        content="The photo to paint (a GIF or short video is painted frame by frame)",
         style="A preset style (see /styles)",
         style_image="Or your own style image",
         strength="0 gives the photo unchanged, 1 the full style (default 1)",
@@ -202,6 +206,10 @@ class Stylize(commands.Cog):
 
         A journaled job is marked running when it starts; a `patient` one (a redo after a
         restart) waits for the queue to admit it instead of being refused."""
+        if await self.animations.wants(request):  # a GIF or video: painted frame by frame
+            await self.animations.run_job(replier, request, journal_id=journal_id,
+                                          patient=patient)
+            return
         # The photo is decoded ahead, while the job before it is painted.
         inputs = functools.partial(decode_inputs, request, self.bot.limits)
         work = functools.partial(paint_inputs, self.bot.engine, request.options)

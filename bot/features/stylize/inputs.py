@@ -9,6 +9,7 @@ import discord
 
 from bot.discordio.fetch import avatar_url, check_attachment, fetch_image_bytes
 from bot.errors import ImageError, StylebotError
+from bot.features.stylize.embedded import embedded_media_url, without_embedded_links
 from bot.features.stylize.grammar import ArgumentError, StylizeArgs, parse_words
 from bot.features.stylize.journal import Recipe, StyleSource
 from bot.features.stylize.painting import RenderRequest, StyleInput
@@ -34,8 +35,8 @@ class InputPlanner:
     async def from_message(self, message: discord.Message, words: str,
                            address: dict[str, Any]) -> Planned:
         """The photo: a mentioned member's avatar, the replied-to image or the first
-        attachment; further attachments are style images."""
-        args = parse_words(words)
+        attachment (else an embedded GIF); further attachments are style images."""
+        args = parse_words(without_embedded_links(words, message))
         attachments = list(message.attachments)
         content: discord.Attachment | str | None = None
         if args.member_ids:
@@ -45,6 +46,8 @@ class InputPlanner:
             content = avatar_url(member)
         elif message.reference is not None:
             content = await _replied_image(message)
+        if content is None and not attachments:
+            content = embedded_media_url(message)  # a GIF posted by the GIF picker
         if content is None:
             if not attachments:
                 raise ArgumentError(
@@ -77,7 +80,7 @@ class InputPlanner:
         for index, image in enumerate(style_images, start=1):
             check_attachment(image, self.bot.fetch_policy, what=f"style image {index}")
         if isinstance(content, discord.Attachment):
-            check_attachment(content, self.bot.fetch_policy, what="photo")
+            check_attachment(content, self.bot.fetch_policy, what="photo", videos=True)
         styles = [StyleSource(preset=name, weight=weight)
                   for (name, _), (_, weight) in zip(presets, args.styles, strict=True)]
         styles += [StyleSource(url=image.url) for image in style_images]
@@ -118,7 +121,7 @@ class InputPlanner:
         return await fetch_image_bytes(self.bot.session, url, self.bot.fetch_policy, what=what)
 
 
-async def _replied_image(message: discord.Message) -> discord.Attachment | None:
+async def _replied_image(message: discord.Message) -> discord.Attachment | str | None:
     reference = message.reference
     replied = reference.resolved if reference else None
     if not isinstance(replied, discord.Message) and reference and reference.message_id:
@@ -128,9 +131,10 @@ async def _replied_image(message: discord.Message) -> discord.Attachment | None:
             raise ArgumentError("I can't read the message you replied to.") from None
     if not isinstance(replied, discord.Message):
         return None
-    return next((a for a in replied.attachments if _is_image(a)), None)
+    attached = next((a for a in replied.attachments if _is_image(a)), None)
+    return attached or embedded_media_url(replied)
 
 
 def _is_image(attachment: discord.Attachment) -> bool:
     kind = attachment.content_type or ""
-    return kind.startswith("image/") or attachment.width is not None
+    return kind.startswith(("image/", "video/")) or attachment.width is not None
