@@ -179,8 +179,15 @@ async def answer(fake: FakeDiscord, request: dict[str, Any],
 
 async def painting(fake: FakeDiscord, request: dict[str, Any], size: tuple[int, int],
                    style: str) -> np.ndarray:
-    """Wait for the painting replying to `request`; check its size and caption."""
-    reply = await answer(fake, request)
+    """Wait for the painting replying to `request` (whenever it came); check size and caption.
+
+    Redone jobs fetch their inputs again concurrently, so they may be painted in any order:
+    a painting posted before the wait starts counts too.
+    """
+    reply = await fake.wait_for(
+        lambda m: m.source == "channel" and m.method == "POST" and bool(m.files)
+        and m.reply_to == int(request["id"]),
+        ANSWER_TIMEOUT, kind=SentMessage, what=f"the painting for {request['content']!r}")
     assert reply.files, f"expected a painting, got {reply.content!r}"
     assert style in (reply.content or "")
     image = decoded(reply.file.data)
