@@ -19,11 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/bot.py`
+import psutil
 
-import psutil  # noqa: E402
-
-from benchmarks.bot_harness import (  # noqa: E402
+from benchmarks.bot_harness import (
     MODES,
     QUIET,
     CpuSplit,
@@ -44,11 +42,17 @@ from benchmarks.bot_harness import (  # noqa: E402
     trim_fake,
     wait_quiet,
 )
-from bot.engine import Engine  # noqa: E402
-from bot.imaging import ImageLimits, decode_image, read_image_bytes  # noqa: E402
-from bot.machine import usable_cores  # noqa: E402
-from bot.pipeline import StylizeOptions, style_from_bytes  # noqa: E402
-from bot.render import RenderRequest, StyleInput, render  # noqa: E402
+from bot.engine import Engine
+from bot.features.stylize.painting import (
+    RenderRequest,
+    StyleInput,
+    decode_inputs,
+    encode,
+    paint_inputs,
+)
+from bot.imaging import ImageLimits, decode_image, read_image_bytes
+from bot.machine import usable_cores
+from bot.pipeline import StylizeOptions, style_from_bytes
 
 SECTIONS = ("latency", "lag", "burst", "memory")
 STYLE = "starry-night"
@@ -116,7 +120,8 @@ class Work:
 
     def render_once(self) -> float:
         start = time.monotonic()
-        render(self.engine, self.request, self.limits, UPLOAD_LIMIT)
+        encode(paint_inputs(self.engine, self.request.options,
+                            decode_inputs(self.request, self.limits)), UPLOAD_LIMIT)
         return time.monotonic() - start
 
 

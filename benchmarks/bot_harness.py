@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import psutil
 from PIL import Image
 
-from bot.app import StyleBotMixin, create_bot
+from bot.app import StyleBot, create_bot
 from bot.config import Settings
 from bot.engine import Engine
 from bot.runtime import load_engine, make_resolver
@@ -206,7 +206,7 @@ async def make_engine(settings: Settings) -> Engine:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, engine: Engine) -> AsyncIterator[StyleBotMixin]:
+async def running_bot(settings: Settings, engine: Engine) -> AsyncIterator[StyleBot]:
     """The real bot (shared engine, loopback CDN allowed) logged in to the patched fake."""
     bot = create_bot(settings, engine=engine, allow_loopback_cdn=True, guild_ready_timeout=0.05)
 
@@ -400,10 +400,11 @@ class StageTimer:
 
     STAGES = (  # (module, function, stage)
         ("bot.discordio.fetch", "fetch_image_bytes", "download"),
-        ("bot.render", "paint_inputs", "paint"),  # the job in the worker (after its decode)
+        # the job in the worker (after its decode)
+        ("bot.features.stylize.painting", "paint_inputs", "paint"),
         ("bot.imaging.decode", "decode_image", "decode"),
         ("bot.pipeline", "stylize", "engine"),  # size cap + engine.stylize
-        ("bot.discordio.upload", "encode_for_upload", "encode"),  # after the worker
+        ("bot.imaging.upload", "encode_for_upload", "encode"),  # after the worker
     )
 
     def __init__(self) -> None:

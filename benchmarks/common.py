@@ -144,6 +144,16 @@ def load() -> str:
     return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
 
 
+def cpu_summary() -> str:
+    """lscpu's model name and the CPU's AVX / AMX / bf16 flags, printed with every benchmark."""
+    import subprocess
+
+    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    flags = [f for f in fields.get("Flags", "").split() if f.startswith(("avx", "amx", "fma"))]
+    return f"CPU: {fields.get('Model name', '?').strip()}; flags: {' '.join(flags) or 'none'}"
+
+
 def median(values: list[float]) -> float:
     """The median of values."""
     return statistics.median(values)

@@ -11,10 +11,13 @@ from benchmarks import common
 from bot.engine.openvino_net import BOTTLENECK, CONTENT_INPUT, TransferNetwork
 
 
-def conv_flops(network: TransferNetwork, height: int, width: int) -> dict[str, float]:
-    """FLOPs (2*Cin*Cout*kh*kw*Hout*Wout) of each Convolution, keyed by its friendly name."""
+def conv_flops(network: TransferNetwork | ov.Model, height: int, width: int
+               ) -> dict[str, float]:
+    """FLOPs (2*Cin*Cout*kh*kw*Hout*Wout) of each Convolution, keyed by its friendly name
+    (names differ between resized copies: pass the very graph that is profiled)."""
     flops = {}
-    for op in network._resized_model(height, width).get_ordered_ops():
+    graph = network if isinstance(network, ov.Model) else network._resized_model(height, width)
+    for op in graph.get_ordered_ops():
         if op.get_type_name() == "Convolution":
             cout, cin, kh, kw = op.input(1).get_partial_shape().to_shape()
             _, _, hout, wout = op.output(0).get_partial_shape().to_shape()
@@ -22,10 +25,11 @@ def conv_flops(network: TransferNetwork, height: int, width: int) -> dict[str, f
     return flops
 
 
-def conv_shapes(network: TransferNetwork, height: int, width: int) -> dict[str, str]:
+def conv_shapes(network: TransferNetwork | ov.Model, height: int, width: int) -> dict[str, str]:
     """A short 'Cin->Cout kxk @HxW' description of each Convolution."""
     shapes = {}
-    for op in network._resized_model(height, width).get_ordered_ops():
+    graph = network if isinstance(network, ov.Model) else network._resized_model(height, width)
+    for op in graph.get_ordered_ops():
         if op.get_type_name() == "Convolution":
             cout, cin, kh, kw = op.input(1).get_partial_shape().to_shape()
             _, _, hout, wout = op.output(0).get_partial_shape().to_shape()
@@ -34,11 +38,15 @@ def conv_shapes(network: TransferNetwork, height: int, width: int) -> dict[str, 
 
 
 def profile(core: ov.Core, network: TransferNetwork, pixels: np.ndarray, vector: np.ndarray,
-            runs: int, threads: int = 2) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean ms per run by node type and by node name, with PERF_COUNT=YES."""
+            runs: int, threads: int = 2, graph: ov.Model | None = None
+            ) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean ms per run by node type and by node name, with PERF_COUNT=YES, in the network's
+    own precision and graph (instance norms rewritten or not)."""
     height, width = pixels.shape[:2]
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True}
-    compiled = core.compile_model(network._resized_model(height, width), "CPU", config)
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True,
+              "INFERENCE_PRECISION_HINT": network.expected_precision}
+    graph = graph if graph is not None else network._resized_model(height, width)
+    compiled = core.compile_model(graph, "CPU", config)
     request = compiled.create_infer_request()
     inputs = {CONTENT_INPUT: pixels[np.newaxis], BOTTLENECK: vector.reshape(1, 1, 1, -1)}
     request.infer(inputs)  # warm-up

@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 
 def peak_rss(side: int, cache: Path) -> dict:
     """Run rss_child.py for a long side; add the peak RSS psutil saw from outside (MiB)."""
-    child = subprocess.Popen([sys.executable, str(HERE / "rss_child.py"), str(side), str(cache)],
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.rss_child", str(side), str(cache)],
+                             cwd=HERE.parent,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched, sampled = psutil.Process(child.pid), 0
     while child.poll() is None:

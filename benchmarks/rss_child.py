@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # repo root before benchmarks/
-
-import json  # noqa: E402
-
-from benchmarks.common import STYLE, jpeg_bytes, model, style_path  # noqa: E402
-from bot.engine.lite import LiteEngine  # noqa: E402
-from bot.imaging import ImageLimits, decode_image, encode_image  # noqa: E402
-from bot.pipeline import StylizeOptions, style_from_file, stylize  # noqa: E402
+from benchmarks.common import STYLE, jpeg_bytes, model, style_path
+from bot.engine.lite import LiteEngine
+from bot.imaging import ImageLimits, decode_image, encode_image
+from bot.pipeline import StylizeOptions, style_from_file, stylize
 
 
 def _status_mb(field: str) -> float:

@@ -15,20 +15,17 @@ import dataclasses
 import gc
 import io
 import os
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/soak.py`
+import psutil
+from PIL import Image
 
-import psutil  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from bot.app import create_bot  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from tests.fakediscord import FakeDiscord, SentMessage  # noqa: E402
+from bot.app import create_bot
+from bot.config import Settings
+from tests.fakediscord import FakeDiscord, SentMessage
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = ("chelsea", "coffee", "astronaut")

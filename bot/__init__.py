@@ -8,4 +8,4 @@ __version__ = "0.1.0"
 # unless `openvino_telemetry` cannot be imported, in which case OpenVINO falls back to its
 # own no-op stub. A None entry in sys.modules makes that import fail, before any of our
 # modules imports openvino. Nothing here uses openvino_telemetry.
-sys.modules.setdefault("openvino_telemetry", None)
+sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]

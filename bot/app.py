@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from typing import Any
 
 import aiohttp
 import discord
@@ -16,15 +18,15 @@ from bot.config import Settings
 from bot.discordio.fetch import FetchPolicy
 from bot.engine import Engine
 from bot.errors import StylebotError
+from bot.features.presets.lookup import PresetLibrary
+from bot.features.stylize.recent import RecentResults
 from bot.jobs import JobQueue
-from bot.library import PresetLibrary
-from bot.recent import RecentResults
 from bot.runtime import load_engine, make_catalog, make_resolver
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.stylize", "bot.cogs.styles", "bot.cogs.presets")
+EXTENSIONS = ("bot.features.stylize", "bot.features.styles", "bot.features.presets")
 # How long close() waits for requests to post their last reply after the queue stops.
 REPLY_GRACE = 5.0
 
@@ -55,8 +57,16 @@ class HelpCommand(commands.DefaultHelpCommand):
         )
 
 
-class StyleBotMixin:
-    """What stylebot adds to commands.Bot; mixed into the plain and the sharded bot."""
+class StyleBot(commands.Bot):
+    """stylebot on one gateway connection: settings, the shared session, engine, job queue,
+    store and presets, the features, where it may answer, and one sentence per failure.
+
+    `session`, `store`, `engine` and `presets` exist from `setup_hook` on, before any feature
+    is loaded; `close` releases what `setup_hook` opened."""
+
+    session: aiohttp.ClientSession
+    store: Store
+    presets: PresetLibrary
 
     def __init__(
         self,
@@ -64,7 +74,7 @@ class StyleBotMixin:
         *,
         engine: Engine | None = None,
         allow_loopback_cdn: bool = False,
-        **options,
+        **options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned_or(settings.discord.prefix),
@@ -75,9 +85,8 @@ class StyleBotMixin:
             **options,
         )
         self.settings = settings
-        self.engine: Engine | None = engine
-        self._owns_engine = engine is None
-        self.session: aiohttp.ClientSession | None = None
+        self._engine = engine  # one given here is the caller's to close
+        self._opened = contextlib.AsyncExitStack()  # what setup_hook opened, closed by close()
         self.limits = settings.image_limits()
         self.fetch_policy = FetchPolicy(
             max_bytes=settings.limits.max_input_bytes,
@@ -92,26 +101,41 @@ class StyleBotMixin:
         self.recent = RecentResults(jobs.restyle_ttl)
         self.resolver: AssetResolver = make_resolver(settings)
         self.catalog: PresetCatalog = make_catalog(settings)
-        self.store: Store | None = None
-        self.presets: PresetLibrary | None = None
-        self.requests: set[asyncio.Task] = set()
-        self.tree.on_error = self.on_app_command_error
+        self.requests: set[asyncio.Task[None]] = set()
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.tree.interaction_check = self.allowed_here  # type: ignore[method-assign]
         self.add_check(self._allowed_context)
+
+    @property
+    def engine(self) -> Engine:
+        """The stylization engine (given, or loaded by setup_hook)."""
+        if self._engine is None:
+            raise RuntimeError("the engine is loaded in setup_hook")
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        self._engine = engine
 
     # -- start-up --------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
         """Open the session and store, load and warm the engine, add cogs, sync commands."""
-        self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self.session = await self._opened.enter_async_context(
+            aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}))
         data_dir = self.settings.paths.resolved_data_dir()
         self.store = await asyncio.to_thread(Store, data_dir / "stylebot.sqlite3")
-        if self.engine is None:
-            self.engine = await load_engine(self.settings, self.resolver)
+        self._opened.callback(self.store.close)
+        loaded = self._engine is None
+        if self._engine is None:
+            self._engine = await load_engine(self.settings, self.resolver)
+            self._opened.callback(self._engine.close)
         self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
         await self.presets.warm_up(self.engine, self.session)
-        for cog in COGS:
-            await self.load_extension(cog)
+        if loaded:  # after the warm-up, so the precisions are those really compiled
+            log.info("%s", self.engine.describe())
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
         await self._sync_commands()
         log.info("ready to take jobs with the %s engine", self.engine.name)
 
@@ -182,23 +206,14 @@ class StyleBotMixin:
         if pending:
             await asyncio.wait(pending, timeout=REPLY_GRACE)
         await super().close()
-        if self.session is not None:
-            await self.session.close()
-        if self.store is not None:
-            self.store.close()
-        if self.engine is not None and self._owns_engine:
-            self.engine.close()
+        await self._opened.aclose()
 
 
-class StyleBot(StyleBotMixin, commands.Bot):
-    """stylebot on one gateway connection."""
+class ShardedStyleBot(StyleBot, commands.AutoShardedBot):
+    """The same bot over several shards, for large communities: only the gateway differs."""
 
 
-class ShardedStyleBot(StyleBotMixin, commands.AutoShardedBot):
-    """stylebot over several shards, for large communities."""
-
-
-def create_bot(settings: Settings, **options) -> StyleBotMixin:
+def create_bot(settings: Settings, **options: Any) -> StyleBot:
     """The plain bot, or the auto-sharded one when `discord.shards` is set."""
     if settings.discord.shards:
         return ShardedStyleBot(settings, shard_count=settings.discord.shards, **options)

@@ -8,11 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.defaults import ENGINE_NAMES
-from bot.errors import StylebotError
-
-
-class UsageError(StylebotError):
-    """Command-line arguments that parse but make no sense together (exit code 2)."""
+from bot.errors import StylebotError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,10 +16,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stylebot", description="Paint photos in the style of artworks."
     )
-    parser.add_argument("--config", type=Path, help="TOML settings file (default $STYLEBOT_CONFIG)")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="TOML settings file (default $STYLEBOT_CONFIG)")
+    # `--config` is accepted after the subcommand too; given in both places, the later one wins
+    # (SUPPRESS: a subcommand without it leaves the top-level value alone).
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                        help="TOML settings file (default $STYLEBOT_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    stylize = commands.add_parser("stylize", help="paint one photo in one or more styles")
+    def add_command(name: str, summary: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=summary, parents=[config])
+        command.set_defaults(command_parser=command)  # its usage goes with its usage errors
+        return command
+
+    stylize = add_command("stylize", "paint one photo in one or more styles")
     stylize.add_argument("content", nargs="?", type=Path, help="the photo to paint")
     stylize.add_argument("-c", "--content", dest="content_opt", type=Path, metavar="CONTENT",
                          help="the photo to paint (instead of the positional argument)")
@@ -33,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="output file: .png, .jpg, .jpeg or .webp")
     stylize.add_argument("--weights", help="comma-separated weights for the styles, e.g. 2,1")
     stylize.add_argument("--strength", type=float, default=1.0,
-                         help="style strength from 0 (the photo) to 1 (full style); default 1")
+                         help="from 0 (the photo unchanged) to 1 (the full style); default 1")
     stylize.add_argument("--keep-colors", "--keep-colours", dest="keep_colours",
                          action="store_true", help="keep the photo's colours, take the style's "
                          "brushwork")
@@ -41,13 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="cap on the output's long side (never upscaled; at most 2048)")
     stylize.add_argument("--engine", choices=ENGINE_NAMES, help="stylization engine")
     stylize.add_argument("--hub-handle", metavar="H", help="TF Hub handle or SavedModel folder")
-    stylize.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+    stylize.add_argument("--threads", type=int, metavar="N",
+                         help="inference threads; 0 = all usable cores; default: "
+                         "engine.threads (0)")
+    stylize.add_argument("--precision", choices=("auto", "f32", "bf16"),
+                         help="the lite transfer net's precision (default: engine.precision)")
+    stylize.add_argument("-v", "--verbose", action="store_true",
+                         help="also say on stderr which precision and CPU features ran")
 
-    commands.add_parser("presets", help="list the preset styles")
-    commands.add_parser("download", help="fetch the model files and preset images")
-    run = commands.add_parser("run", help="run the Discord bot")
-    run.add_argument("--config", dest="run_config", type=Path, metavar="FILE",
-                     help="TOML settings file")
+    add_command("presets", "list the preset styles")
+    download = add_command("download", "fetch the model files and preset images")
+    download.add_argument("--into-cache", action="store_true",
+                          help="copy the files found in the mirror into the cache too, so that "
+                          "the cache alone holds everything (the Docker image's build does)")
+    add_command("run", "run the Discord bot")
     return parser
 
 
@@ -57,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _dispatch(args)
-    except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"stylebot: error: {exc}", file=sys.stderr)
+    except UsageError as exc:  # the same two lines as argparse's own errors of that command
+        command_parser = args.command_parser
+        command_parser.print_usage(sys.stderr)
+        print(f"{command_parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except StylebotError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -80,7 +95,7 @@ def _first_line(exc: BaseException) -> str:
 def _dispatch(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
-    settings = load_settings(getattr(args, "run_config", None) or args.config)
+    settings = load_settings(args.config)
     if args.command == "stylize":
         from bot.commands.stylize import run_stylize
 
@@ -92,8 +107,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "download":
         from bot.commands.download import run_download
 
-        return run_download(settings)
+        return run_download(settings, into_cache=args.into_cache)
     from bot.commands.run import run_bot
 
-    return run_bot(settings, args.run_config or args.config)
+    return run_bot(settings, args.config)
 

@@ -40,3 +40,7 @@ class EngineError(StylebotError):
 
 class ConfigError(StylebotError):
     """A configuration file or environment value is invalid."""
+
+
+class UsageError(StylebotError):
+    """Command-line arguments that parse but make no sense together (exit code 2)."""

@@ -36,6 +36,7 @@ async def load_engine(
     name: str | None = None,
     hub_handle: str | None = None,
     threads: int | None = None,
+    precision: str | None = None,
 ) -> Engine:
     """Fetch the model files the engine needs, then build it off the event loop."""
     name = name or settings.engine.name
@@ -54,6 +55,7 @@ async def load_engine(
         threads=threads,
         vector_dir=cache / "vectors" / PREDICTION_INT8.sha256[:12],
         compile_cache=cache / "openvino",
+        precision=precision or settings.engine.precision,
     )
 
 

@@ -87,3 +87,14 @@ def cli_env(monkeypatch, mirror_dir, tmp_path_factory):
     monkeypatch.setenv("STYLEBOT_CACHE_DIR", str(cache))
     monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
     return cache
+
+
+@pytest.fixture
+def gated_engine(lite_engine):
+    """The session's real engine behind a gate (tests/gated.py) and the gate, a threading.Event
+    that the test sets to let jobs paint; always set at teardown so no worker is left waiting."""
+    from tests.gated import event_gated
+
+    engine, gate = event_gated(lite_engine)
+    yield engine, gate
+    gate.set()

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.app import ShardedStyleBot, StyleBot, create_bot
 from bot.config import Secret
-from tests.cogs import conftest as bot_fixtures
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import SentMessage, fixtures
+from tests.features import conftest as bot_fixtures
+from tests.features.conftest import decoded, jpeg_bytes
 
 # The end-to-end fixtures of tests/cogs, used here for the bot as a whole.
 fake_discord = fixtures.fake_discord

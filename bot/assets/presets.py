@@ -61,15 +61,6 @@ class PresetCatalog:
             for entry in tomllib.loads(text)["preset"]
         )
 
-    def with_custom(self, name: str, path: Path) -> "PresetCatalog":
-        """A copy with one custom image added (or replacing the preset of the same name)."""
-        key = _hyphened(_key(name))
-        if not key:
-            raise AssetError(f"The custom preset image {path} needs a name.")
-        path = Path(path)
-        custom = Preset(key, path.stem, "", None, None, custom_path=path)
-        return PresetCatalog({**self._presets, key: custom}.values())
-
     def with_custom_dir(self, folder: Path | None) -> "PresetCatalog":
         """A copy with every image in folder added, named by its file stem (lower case, hyphens)."""
         if folder is None:

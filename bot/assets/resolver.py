@@ -192,29 +192,10 @@ class AssetResolver:
             await asyncio.to_thread(_save_downscaled, raw, cached)
         return cached
 
-    def model_path_sync(self, model: ModelFile) -> Path:
-        """model_path for synchronous callers (never from inside a running event loop)."""
-        _refuse_running_loop("model_path_sync")
-        return asyncio.run(self.model_path(model))
-
-    def preset_image_path_sync(self, preset: Preset) -> Path:
-        """preset_image_path for synchronous callers (never from inside a running event loop)."""
-        _refuse_running_loop("preset_image_path_sync")
-        return asyncio.run(self.preset_image_path(preset))
-
-
-def _refuse_running_loop(name: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        f"AssetResolver.{name} was called inside a running event loop; await the async method."
-    )
-
 
 def _save_downscaled(raw: Path, dest: Path) -> None:
     """Re-encode raw as an RGB JPEG whose long side is at most PRESET_MAX_SIDE, atomically."""
+    image: Image.Image
     try:
         with Image.open(raw) as image:
             image.draft("RGB", (PRESET_MAX_SIDE, PRESET_MAX_SIDE))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from bot.assets import PresetCatalog
 from bot.config import Settings
 from bot.runtime import make_catalog
 
 
-def format_presets(catalog) -> list[str]:
+def format_presets(catalog: PresetCatalog) -> list[str]:
     """One aligned line per preset: slug, title, artist and year (or 'custom')."""
     rows = [
         (p.slug, p.title, p.artist, str(p.year or "")) if not p.is_custom

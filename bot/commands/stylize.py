@@ -20,12 +20,13 @@ from bot.imaging import (
     read_image_file,
     save_image_atomic,
 )
+from bot.machine import usable_cores
 from bot.pipeline import StylizeOptions, style_from_file, stylize
 from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
 
 
-def _usage(message: str):
-    from bot.cli import UsageError
+def _usage(message: str) -> Exception:
+    from bot.errors import UsageError
 
     return UsageError(message)
 
@@ -43,6 +44,12 @@ def parse_weights(text: str | None, count: int) -> list[float]:
     if any(not w > 0 for w in weights):
         raise _usage("--weights must all be positive.")
     return weights
+
+
+def inference_threads(requested: int | None) -> int | None:
+    """`--threads`: absent = `engine.threads` from the config; 0 = auto, as in the config: all
+    usable cores (one photo has the machine to itself); N = N."""
+    return usable_cores() if requested == 0 else requested
 
 
 def _looks_like_path(text: str) -> bool:
@@ -63,7 +70,8 @@ async def _styles(
             preset = catalog.get(text)
             styles.append(await preset_style(resolver, preset, limits, weight=weight))
     engine = await load_engine(
-        settings, resolver, name=args.engine, hub_handle=args.hub_handle, threads=args.threads
+        settings, resolver, name=args.engine, hub_handle=args.hub_handle,
+        threads=inference_threads(args.threads), precision=args.precision,
     )
     return styles, engine
 
@@ -95,8 +103,8 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     max_side = settings.limits.default_output_side if args.max_size is None else args.max_size
     if not 1 <= max_side <= MAX_OUTPUT_SIDE:
         raise _usage(f"--max-size must be from 1 to {MAX_OUTPUT_SIDE}.")
-    if args.threads is not None and args.threads < 1:
-        raise _usage("--threads must be at least 1.")
+    if args.threads is not None and args.threads < 0:
+        raise _usage("--threads must be 0 (all usable cores) or more.")
     weights = parse_weights(args.weights, len(args.style))
     format_for_path(args.output)
     _check_output_folder(args.output)
@@ -109,6 +117,8 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
     styles, engine = asyncio.run(_styles(args, settings, limits, weights))
     try:
         painted = stylize(engine, content, styles, options)
+        if args.verbose:
+            print(engine.describe(), file=sys.stderr)
     finally:
         engine.close()
     save_image_atomic(painted, args.output)

@@ -1,4 +1,5 @@
-"""Discord-facing I/O helpers: fetching attachments and avatars, fitting uploads."""
+"""Discord plumbing shared by the features: CDN fetches within limits, one typing indicator per
+channel."""
 
 from bot.discordio.fetch import (
     ALLOWED_HOSTS,
@@ -8,16 +9,12 @@ from bot.discordio.fetch import (
     fetch_image_bytes,
     is_allowed_url,
 )
-from bot.discordio.upload import MIN_LIMIT, Upload, encode_for_upload
 
 __all__ = [
     "ALLOWED_HOSTS",
-    "MIN_LIMIT",
     "FetchPolicy",
-    "Upload",
     "avatar_url",
     "check_attachment",
-    "encode_for_upload",
     "fetch_image_bytes",
     "is_allowed_url",
 ]

@@ -10,7 +10,7 @@ import aiohttp
 from yarl import URL
 
 from bot.errors import ImageError, ImageTooLarge
-from bot.imaging.limits import ImageLimits, describe_bytes, describe_pixels
+from bot.imaging.limits import describe_bytes, describe_pixels
 
 if TYPE_CHECKING:
     import discord
@@ -41,11 +41,6 @@ class FetchPolicy:
                 raise ValueError(f"{name} must be a positive number, not {value!r}.")
         if not isinstance(self.allowed_hosts, frozenset):
             raise ValueError("allowed_hosts must be a frozenset of lower-case host names.")
-
-    @classmethod
-    def from_limits(cls, limits: ImageLimits, timeout: float, **options: object) -> FetchPolicy:
-        """A policy with the byte and pixel limits of ``limits``."""
-        return cls(limits.max_input_bytes, limits.max_input_pixels, timeout, **options)
 
 
 class AttachmentLike(Protocol):

@@ -35,12 +35,19 @@ class Engine(Protocol):
     """What the pipeline, the CLI and the bot need from a stylization engine."""
 
     name: str
-    supports_style_vectors: bool
 
     def stylize(
         self, content: Image.Image, styles: Sequence[WeightedStyle], strength: float = 1.0
     ) -> Image.Image:
-        """Paint `content` in the blend of `styles`; the result has the content's size."""
+        """Paint `content` in the blend of `styles`; the result has the content's size.
+
+        Strength 0 returns the photo, 1 the full style; the distance to the photo grows
+        steadily in between.
+        """
+        ...
+
+    def describe(self) -> str:
+        """One line for logs: the model and the precision and threads it really runs with."""
         ...
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:

@@ -14,7 +14,8 @@ from PIL import Image
 from bot.defaults import HUB_HANDLE as DEFAULT_HUB_HANDLE
 from bot.engine.base import WeightedStyle, check_strength, normalised_weights
 from bot.errors import EngineError
-from bot.imaging import from_float_array, to_float_array
+from bot.imaging import from_float_array, to_float_array, to_rgb
+from bot.machine import usable_cores
 
 # The style prediction network was trained on 256x256 styles (see the TF Hub tutorial).
 STYLE_SIDE = 256
@@ -36,14 +37,13 @@ class HubEngine:
     a 3x3 average pool; the content is passed uncropped at its own size.
 
     The model takes the style image itself and exposes no style vector, so one style per
-    request is supported and `strength` is a pixel blend of the result with the content:
-    ``out = strength * stylized + (1 - strength) * content``.
+    request is supported. Strength s: 0 gives the photo, 1 the full style; in between the
+    painting is blended with the photo, ``out = s * stylized + (1 - s) * photo``.
 
     This is the only module that imports TensorFlow, and it does so in the constructor.
     """
 
     name = "hub"
-    supports_style_vectors = False
 
     def __init__(self, handle: str = DEFAULT_HUB_HANDLE, threads: int | None = None) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -55,7 +55,7 @@ class HubEngine:
             import tensorflow_hub as hub
 
             self._tf = tf
-            _set_threads(tf, max(1, threads or os.cpu_count() or 1))
+            _set_threads(tf, max(1, threads or usable_cores()))
             tf.config.list_physical_devices("GPU")  # probes CUDA now, while stderr is quiet
             try:
                 model = hub.load(handle)
@@ -79,11 +79,19 @@ class HubEngine:
                 "The hub engine cannot blend several styles; use the lite engine for blends."
             )
         normalised_weights(styles)  # one style with a positive weight, like every engine
+        if strength == 0.0:
+            return to_rgb(content)  # the photo itself: no network needed
         content_pixels = to_float_array(content)
         painted = self._paint(content_pixels, self._style_tensor(styles[0].load_image()))
         if strength < 1.0:
             painted = strength * painted + (1.0 - strength) * content_pixels
         return from_float_array(painted)
+
+    def describe(self) -> str:
+        """One line for logs: the model handle, TensorFlow's version and threads."""
+        threads = self._tf.config.threading.get_intra_op_parallelism_threads()
+        return (f"hub engine ({self.handle}): TensorFlow {self._tf.__version__}, "
+                f"{threads or 'default'} threads, float32")
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
         """Run the network once on a small grey image so the first request is not slow."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +9,16 @@ import numpy as np
 from PIL import Image
 
 from bot.engine.base import WeightedStyle, check_strength, normalised_weights
-from bot.engine.openvino_net import STYLE_SIDE, PredictionNetwork, TransferNetwork, make_core
+from bot.engine.openvino_net import (
+    STYLE_SIDE,
+    PredictionNetwork,
+    TransferNetwork,
+    cpu_capabilities,
+    make_core,
+)
 from bot.engine.vectors import VectorCache, apply_strength, blend
-from bot.imaging import from_float_array, pad_to_multiple, style_square, to_float_array
+from bot.imaging import from_float_array, pad_to_multiple, style_square, to_float_array, to_rgb
+from bot.machine import usable_cores
 
 # Content is padded up to a multiple of this, so a stream of photos of slightly
 # different sizes reuses a few compiled shapes instead of compiling one each.
@@ -22,11 +28,17 @@ SIZE_BUCKET = 64
 class LiteEngine:
     """Style vectors from the int8 prediction net; painting by the transfer net (fp16 or int8).
 
-    Strength blends the style vector with the content's own vector, as Magenta's demos do.
+    Strength s: 0 gives the photo, 1 the full style. In between the style vector is blended
+    with the photo's own vector (as Magenta's demos do) and the painting with the photo, both
+    by s, so the distance to the photo grows smoothly from 0.
+
+    The prediction net always runs in f32; `precision` is the transfer net's ("auto" lets
+    OpenVINO choose: bf16 on CPUs with native bfloat16). `rewrite_norms` forces the instance
+    norms to be (True) or not be (False) rewritten as MVN; by default they are in f32 only
+    (see TransferNetwork).
     """
 
     name = "lite"
-    supports_style_vectors = True
 
     def __init__(
         self,
@@ -38,11 +50,22 @@ class LiteEngine:
         compile_cache: Path | None = None,
         compiled_shapes: int = 4,
         size_bucket: int = SIZE_BUCKET,
+        precision: str = "auto",
+        rewrite_norms: bool | None = None,
     ) -> None:
-        threads = max(1, threads or os.cpu_count() or 1)
-        core = make_core(compile_cache)
-        self._predict = PredictionNetwork(core, prediction_model, threads)
-        self._transfer = TransferNetwork(core, transfer_model, threads, cache_size=compiled_shapes)
+        threads = max(1, threads or usable_cores())
+        self._core = make_core(compile_cache)
+        self._predict = PredictionNetwork(self._core, prediction_model, threads)
+        self._transfer = TransferNetwork(
+            self._core,
+            transfer_model,
+            threads,
+            cache_size=compiled_shapes,
+            precision=precision,
+            rewrite_norms=rewrite_norms,
+        )
+        self._transfer_file = Path(transfer_model).name
+        self._threads = threads
         self._vectors = VectorCache(vector_dir)
         self._bucket = size_bucket
 
@@ -70,12 +93,17 @@ class LiteEngine:
         """Paint `content` in the weighted blend of `styles`; output has the content's size."""
         strength = check_strength(strength)
         weights = normalised_weights(styles)
+        if strength == 0.0:
+            return to_rgb(content)  # the photo itself: no network needed
         vector = blend([self.style_vector(style) for style in styles], weights)
+        photo = to_float_array(content)
         if strength < 1.0:
             vector = apply_strength(vector, self._vector_of(content, crop=False), strength)
-        pixels, (height, width) = pad_to_multiple(to_float_array(content), self._bucket)
-        painted = self._transfer(np.ascontiguousarray(pixels), vector)
-        return from_float_array(painted[:height, :width])
+        pixels, (height, width) = pad_to_multiple(photo, self._bucket)
+        painted = self._transfer(np.ascontiguousarray(pixels), vector)[:height, :width]
+        if strength < 1.0:
+            painted = strength * painted + (1.0 - strength) * photo
+        return from_float_array(painted)
 
     def warm_up(self, styles: Sequence[WeightedStyle]) -> None:
         """Compute (or load) the vectors of `styles` and compile the commonest shape."""
@@ -83,6 +111,20 @@ class LiteEngine:
         for style in styles:
             self.style_vector(style)
         self._transfer.compiled_for(768, 1024)
+
+    def describe(self) -> str:
+        """One line for logs: model, precisions really compiled, threads, CPU capabilities."""
+        transfer = self._transfer.precision or "not compiled yet"
+        if self._transfer.precision and self._transfer.requested_precision == "auto":
+            transfer += " (auto)"
+        prediction = self._predict.precision or "f32, not compiled: style vectors cached"
+        norms = (f"{self._transfer.norms_rewritten} instance norms as MVN"
+                 if self._transfer.rewrite_norms else "instance norms as in the file")
+        return (
+            f"lite engine ({self._transfer_file}, {self._threads} threads): transfer net "
+            f"{transfer}, prediction net {prediction}, {norms}; "
+            f"CPU capabilities {' '.join(cpu_capabilities(self._core))}"
+        )
 
     @property
     def compilations(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +59,7 @@ def encode_png(img: Image.Image, *, threads: int | None = None) -> bytes:
 def _bands(height: int, threads: int) -> list[tuple[int, int]]:
     count = max(1, min(threads, height // _MIN_BAND_ROWS))
     edges = [height * i // count for i in range(count + 1)]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(itertools.pairwise(edges))
 
 
 def _thread_pool() -> ThreadPoolExecutor:

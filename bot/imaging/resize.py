@@ -62,8 +62,7 @@ def pad_to_multiple(arr: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[i
             continue
         widths = [(0, 0)] * arr.ndim
         widths[axis] = (0, extra)
-        mode = "reflect" if extra < length else "edge"
-        padded = np.pad(padded, widths, mode=mode)
+        padded = np.pad(padded, widths, mode="reflect" if extra < length else "edge")
     return padded, (height, width)
 
 

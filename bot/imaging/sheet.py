@@ -58,8 +58,11 @@ def contact_sheet(
     return sheet
 
 
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
 @lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def _font(size: int) -> Font:
     return ImageFont.load_default(size=size)
 
 
@@ -73,12 +76,12 @@ def _square(image: Image.Image, side: int) -> Image.Image:
     return image.resize((side, side), Image.Resampling.LANCZOS, box, _REDUCING_GAP)
 
 
-def _ink_width(draw: ImageDraw.ImageDraw, label: str, font) -> int:
+def _ink_width(draw: ImageDraw.ImageDraw, label: str, font: Font) -> int:
     left, _, right, _ = draw.textbbox((0, 0), label, font=font, anchor="lm")
-    return right - left
+    return int(right - left)
 
 
-def _fit(draw: ImageDraw.ImageDraw, name: str, font, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, name: str, font: Font, width: int) -> str:
     """name, or its longest prefix plus an ellipsis, whose ink is at most width pixels wide."""
     name = " ".join(name.split())  # no newlines or runs of spaces in a one-line label
     if _ink_width(draw, name, font) <= width:
@@ -94,11 +97,12 @@ def _fit(draw: ImageDraw.ImageDraw, name: str, font, width: int) -> str:
     return label if _ink_width(draw, label, font) <= width else ""
 
 
-def _empty(font, thumb: int, label_height: int, background: Colour, text: Colour) -> Image.Image:
+def _empty(font: Font, thumb: int, label_height: int, background: Colour, text: Colour
+           ) -> Image.Image:
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     left, top, right, bottom = probe.textbbox((0, 0), EMPTY_TEXT, font=font)
-    width = max(thumb, right - left) + 2 * PADDING
-    height = max(label_height, bottom - top) + 2 * PADDING
+    width = int(max(thumb, right - left)) + 2 * PADDING
+    height = int(max(label_height, bottom - top)) + 2 * PADDING
     image = Image.new("RGB", (width, height), background)
     ImageDraw.Draw(image).text((width / 2, height / 2), EMPTY_TEXT, fill=text, font=font,
                                anchor="mm")

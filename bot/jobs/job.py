@@ -6,32 +6,39 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    from bot.jobs.queue import JobQueue
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 PositionCallback = Callable[[int], Awaitable[None]]
+# Runs a coroutine as a task its owner keeps a reference to (see JobQueue).
+Spawner = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
 class Job(Generic[T]):
-    """One accepted piece of work; created by JobQueue.submit(), never directly."""
+    """One accepted piece of work; created by JobQueue.submit(), never directly.
+
+    Its owner (the queue) reads `seq`, `work` and `timeout`, moves it with `move_to()` and
+    resolves it with `settle()`; `cancel` and `spawn` are the owner's, handed in, so a job
+    never reaches back into the queue.
+    """
 
     def __init__(
         self,
-        queue: JobQueue,
         seq: int,
         user_id: Hashable,
-        fn: Callable[[], T],
+        work: Callable[[], T],
+        *,
+        future: asyncio.Future[T],
         on_position: PositionCallback | None,
+        position_interval: float,
         timeout: float | None,
         label: str,
-        future: asyncio.Future[T],
+        cancel: Callable[[Job[T]], bool],
+        spawn: Spawner,
     ) -> None:
         # 32 random bits: short enough for replies, unique enough for logs and journals.
         self.id = secrets.token_hex(4)
@@ -40,12 +47,14 @@ class Job(Generic[T]):
         #: 0 = running, n = n-th in line, None = not yet placed or finished.
         self.position: int | None = None
         self.started = False
-        self._queue = queue
-        self._seq = seq
-        self._fn = fn
-        self._timeout = timeout
+        #: submission order, the callable a worker runs, and its timeout in seconds
+        self.seq = seq
+        self.work = work
+        self.timeout = timeout
+        self._cancel = cancel
+        self._spawn = spawn
         self._on_position = on_position
-        self._position_interval = queue.position_interval
+        self._position_interval = position_interval
         self._pending_position: int | None = None  # newest position not yet delivered
         self._delivered_at: float | None = None  # loop time the last delivery ended
         self._wake = asyncio.Event()  # ends the notifier's wait early: position 0 or finished
@@ -66,10 +75,11 @@ class Job(Generic[T]):
 
     def cancel(self) -> bool:
         """Drop the job if it is still waiting; False once it has started or finished."""
-        return self._queue._cancel(self)
+        return self._cancel(self)
 
-    def _settle(self, value: Any = None, exc: BaseException | None = None) -> bool:
-        """Resolve result() once; later calls (e.g. a thread returning after a timeout) lose."""
+    def settle(self, value: Any = None, exc: BaseException | None = None) -> bool:
+        """Resolve result() once (the owner's call); later calls (e.g. a thread returning after
+        a timeout) lose and return False."""
         if self._future.done():
             return False
         self.position = None
@@ -83,7 +93,8 @@ class Job(Generic[T]):
             self._future.exception()
         return True
 
-    def _set_position(self, position: int) -> None:
+    def move_to(self, position: int) -> None:
+        """The owner placed the job at `position` (0 = started): notify if it changed."""
         if position == self.position:
             return
         self.position = position
@@ -96,7 +107,7 @@ class Job(Generic[T]):
         if position == 0:
             self._wake.set()  # "started" never waits out the interval
         if self._notifier is None or self._notifier.done():
-            self._notifier = self._queue._spawn(self._notify_positions())
+            self._notifier = self._spawn(self._notify_positions())
 
     def _wait_before_next(self) -> float:
         """Seconds until the pending position may go out: at least the interval after the

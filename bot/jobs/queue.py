@@ -9,8 +9,8 @@ import itertools
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, TypeVar, overload
 
 from bot.errors import StylebotError
 from bot.jobs.ahead import Ahead
@@ -116,12 +116,36 @@ class JobQueue:
 
     # -- submitting -------------------------------------------------------------------
 
+    @overload
     def submit(
         self,
-        user_id: int | str,
-        fn: Callable[[], T] | Callable[[P], T],
+        user_id: Hashable,
+        fn: Callable[[], T],
         *,
-        prepare: Callable[[], P] | None = None,
+        prepare: None = None,
+        on_position: PositionCallback | None = None,
+        timeout: float | None = None,
+        label: str = "",
+    ) -> Job[T]: ...
+
+    @overload
+    def submit(
+        self,
+        user_id: Hashable,
+        fn: Callable[[P], T],
+        *,
+        prepare: Callable[[], P],
+        on_position: PositionCallback | None = None,
+        timeout: float | None = None,
+        label: str = "",
+    ) -> Job[T]: ...
+
+    def submit(
+        self,
+        user_id: Hashable,
+        fn: Callable[..., T],
+        *,
+        prepare: Callable[[], Any] | None = None,
         on_position: PositionCallback | None = None,
         timeout: float | None = None,
         label: str = "",
@@ -142,10 +166,11 @@ class JobQueue:
         except JobRejected:
             self._stats["rejected"] += 1
             raise
-        work = fn if prepare is None else Ahead(prepare, fn)
-        job = Job(
-            self, next(self._seq), user_id, work, on_position, timeout, label,
-            loop.create_future(),
+        work: Callable[[], T] = fn if prepare is None else Ahead(prepare, fn)
+        job: Job[T] = Job(
+            next(self._seq), user_id, work, future=loop.create_future(),
+            on_position=on_position, position_interval=self.position_interval,
+            timeout=timeout, label=label, cancel=self._cancel, spawn=self._spawn,
         )
         self._stats["submitted"] += 1
         self._per_user[user_id] += 1
@@ -190,42 +215,42 @@ class JobQueue:
     def _prepare_next(self) -> None:
         """Start preparing the jobs that will take the next free workers."""
         for job in itertools.islice(self._waiting, self.workers):
-            if isinstance(job._fn, Ahead) and not job._fn.started:
+            if isinstance(job.work, Ahead) and not job.work.started:
                 if self._preparer is None:
                     self._preparer = concurrent.futures.ThreadPoolExecutor(
                         max_workers=1, thread_name_prefix="stylebot-prepare")
-                job._fn.start(self._preparer)
+                job.work.start(self._preparer)
 
     def _positions_changed(self) -> None:
-        # O(len(queue)); Job._set_position only notifies jobs whose number really moved.
+        # O(len(queue)); Job.move_to only notifies jobs whose number really moved.
         for position, job in enumerate(self._waiting, start=1):
-            job._set_position(position)
+            job.move_to(position)
 
     def _start(self, job: Job[Any]) -> None:
         assert self._loop is not None
         self._slots.add(job)
         self._idle.clear()
         job.started = True
-        job._set_position(0)
+        job.move_to(0)
         log.info("job %s started", job.id)
         started_at = time.monotonic()
         try:
-            future = self._loop.run_in_executor(self._executor, _call, job._fn)
+            future = self._loop.run_in_executor(self._executor, _call, job.work)
         except Exception as exc:  # e.g. a lent executor was shut down under us
             # Fail this job rather than lose it. _finished() re-enters _dispatch(), which is
             # safe: every pass pops from the same deque, so each job is started at most once.
             self._finished(job, None, exc, started_at)
             return
         timer = None
-        if job._timeout is not None:
-            timer = self._loop.call_later(job._timeout, self._timed_out, job)
+        if job.timeout is not None:
+            timer = self._loop.call_later(job.timeout, self._timed_out, job)
         future.add_done_callback(lambda f: self._thread_returned(job, f, timer, started_at))
 
     def _timed_out(self, job: Job[Any]) -> None:
         # The thread keeps going; only result() is resolved now. The slot is freed later.
-        if job._settle(exc=JobTimeout(job._timeout or 0.0)):
+        if job.settle(exc=JobTimeout(job.timeout or 0.0)):
             self._stats["timed_out"] += 1
-            log.warning("job %s timed out after %g s; waiting for its thread", job.id, job._timeout)
+            log.warning("job %s timed out after %g s; waiting for its thread", job.id, job.timeout)
 
     def _thread_returned(
         self,
@@ -236,6 +261,7 @@ class JobQueue:
     ) -> None:
         if timer is not None:
             timer.cancel()
+        exc: BaseException | None
         if future.cancelled():  # only if the loop itself is being torn down
             value, exc = None, ShuttingDown()
         else:
@@ -247,7 +273,7 @@ class JobQueue:
         self, job: Job[Any], value: Any, exc: BaseException | None, started_at: float
     ) -> None:
         took = time.monotonic() - started_at
-        if job._settle(value, exc):
+        if job.settle(value, exc):
             self._stats["completed" if exc is None else "failed"] += 1
             if exc is None:
                 log.info("job %s done in %.2f s", job.id, took)
@@ -270,9 +296,9 @@ class JobQueue:
             del self._per_user[job.user_id]
 
     def _drop_waiting(self, job: Job[Any], exc: StylebotError) -> None:
-        if isinstance(job._fn, Ahead):
-            job._fn.drop()
-        job._settle(exc=exc)
+        if isinstance(job.work, Ahead):
+            job.work.drop()
+        job.settle(exc=exc)
         self._release_user(job)
         self._stats["cancelled"] += 1
         log.info("job %s dropped while waiting: %s", job.id, exc)
@@ -286,7 +312,7 @@ class JobQueue:
         self._prepare_next()
         return True
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)  # keep a reference so the task is not garbage-collected
         task.add_done_callback(self._tasks.discard)
@@ -309,7 +335,7 @@ class JobQueue:
 
     async def _close(self, grace: float) -> list[Job[Any]]:
         # Every job ends settled here, and settling wakes a position notifier waiting out its
-        # interval, so none outlives the queue (Job._settle); one mid-callback finishes it.
+        # interval, so none outlives the queue (Job.settle); one mid-callback finishes it.
         dropped = list(self._waiting)
         self._waiting.clear()
         for job in dropped:
@@ -318,7 +344,7 @@ class JobQueue:
             await asyncio.wait_for(self._idle.wait(), grace)
         late = [job for job in self._slots if not job.done]
         for job in late:
-            job._settle(exc=ShuttingDown())
+            job.settle(exc=ShuttingDown())
             self._stats["cancelled"] += 1
             log.warning("job %s still running at shutdown; abandoned", job.id)
         if self._owns_executor:
@@ -326,4 +352,4 @@ class JobQueue:
         if self._preparer is not None:
             self._preparer.shutdown(wait=False, cancel_futures=True)
         log.info("job queue shut down: %s", self.stats())
-        return sorted(dropped + late, key=lambda job: job._seq)
+        return sorted(dropped + late, key=lambda job: job.seq)

@@ -2,7 +2,6 @@
 
 import asyncio
 import hashlib
-import time
 from pathlib import Path
 
 import aiohttp
@@ -119,10 +118,8 @@ async def test_too_large_while_streaming(server, session, tmp_path):
 
 
 async def test_stalled_server_times_out(server, session, tmp_path):
-    start = time.monotonic()
     with pytest.raises(AssetError) as info:
         await download_file(session, server.url("stall"), tmp_path / MODEL, timeout=0.5)
-    assert time.monotonic() - start < 5
     assert str(info.value).startswith(f"Downloading {MODEL} failed: ")
     assert "0.5 s" in str(info.value)
     assert_empty(tmp_path)
@@ -132,10 +129,8 @@ async def test_read_stall_is_detected_before_the_total_timeout(
     server, session, tmp_path, monkeypatch
 ):
     monkeypatch.setattr("bot.assets.download.STALL_TIMEOUT", 0.3)
-    start = time.monotonic()
     with pytest.raises(AssetError) as info:
         await download_file(session, server.url("stall"), tmp_path / MODEL, timeout=10)
-    assert time.monotonic() - start < 5
     assert str(info.value) == f"Downloading {MODEL} failed: the server sent nothing for 0.3 s."
     assert_empty(tmp_path)
 
@@ -153,10 +148,8 @@ async def test_cancelled_download_leaves_nothing(server, session, tmp_path):
 
 
 async def test_slow_transfer_hits_the_total_timeout(server, session, tmp_path):
-    start = time.monotonic()
     with pytest.raises(AssetError) as info:
         await download_file(session, server.url("trickle"), tmp_path / MODEL, timeout=0.5)
-    assert time.monotonic() - start < 5
     assert str(info.value) == f"Downloading {MODEL} failed: it did not finish within 0.5 s."
     assert_empty(tmp_path)
 

@@ -146,16 +146,6 @@ def test_custom_dir_none_and_missing(catalog, tmp_path):
         catalog.with_custom_dir(tmp_path / "missing")
 
 
-def test_with_custom(catalog, tmp_path):
-    path = write_image(tmp_path / "x.png")
-    merged = catalog.with_custom("  Mine ", path).with_custom("the-kiss", path)
-    assert merged.get("mine").custom_path == path
-    assert merged.get("the-kiss").is_custom
-    assert len(merged) == 12
-    with pytest.raises(AssetError):
-        catalog.with_custom("  ", path)
-
-
 def test_preset_is_frozen(catalog):
     with pytest.raises(dataclasses.FrozenInstanceError):
         catalog.get("udnie").slug = "x"  # type: ignore[misc]

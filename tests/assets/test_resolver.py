@@ -1,6 +1,5 @@
 """AssetResolver order (local, cache, mirror, download), verification, presets, prefetch, paths."""
 
-import asyncio
 import dataclasses
 import shutil
 from pathlib import Path
@@ -164,11 +163,11 @@ async def test_uses_a_given_session(server, served_model, empty_mirror, tmp_path
     assert path.stat().st_size == MODEL.size
 
 
-def test_sync_wrappers_download(server, served_model, empty_mirror, tmp_path):
+async def test_model_and_preset_downloads(server, served_model, empty_mirror, tmp_path):
     resolver = AssetResolver(tmp_path / "cache", empty_mirror)
-    assert resolver.model_path_sync(served_model).stat().st_size == MODEL.size
+    assert (await resolver.model_path(served_model)).stat().st_size == MODEL.size
     preset = Preset("big", "Big", "Nobody", None, server.url("generated/big.jpg"))
-    with Image.open(resolver.preset_image_path_sync(preset)) as image:
+    with Image.open(await resolver.preset_image_path(preset)) as image:
         assert image.size == (1024, 768)
 
 
@@ -289,7 +288,9 @@ def test_wiki_file_pages_become_direct_image_urls():
 
 async def test_prefetch_from_the_mirror(mirror_dir, tmp_path):
     resolver = AssetResolver(tmp_path / "cache", mirror_dir, allow_download=False)
-    catalog = PresetCatalog.builtin().with_custom("mine", tmp_path / "mine.png")
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "mine.png").write_bytes(b"")  # custom images are not prefetched
+    catalog = PresetCatalog.builtin().with_custom_dir(tmp_path / "custom")
     paths = await prefetch(resolver, catalog, transfer="int8")
     assert paths[:2] == [
         mirror_dir / "models" / PREDICTION_INT8.filename,
@@ -313,16 +314,6 @@ async def test_prefetch_unknown_transfer(mirror_dir, tmp_path):
     resolver = AssetResolver(tmp_path / "cache", mirror_dir, allow_download=False)
     with pytest.raises(AssetError, match="choose fp16 or int8"):
         await prefetch(resolver, PresetCatalog.builtin(), transfer="fp32")
-
-
-def test_sync_wrapper_refuses_a_running_loop(mirror_dir, tmp_path):
-    resolver = AssetResolver(tmp_path / "cache", mirror_dir)
-
-    async def inside() -> None:
-        with pytest.raises(RuntimeError, match="running event loop"):
-            resolver.model_path_sync(MODEL)
-
-    asyncio.run(inside())
 
 
 # --- paths --------------------------------------------------------------------------------

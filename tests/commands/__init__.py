@@ -38,11 +38,13 @@ def one_error_line(stderr: str) -> str:
     return lines[0].removeprefix("error: ")
 
 
-def usage_error(stderr: str) -> str:
-    """The message of an argparse-style usage error (usage lines, then 'prog: error: ...')."""
-    assert stderr.startswith("usage: stylebot"), stderr
+def usage_error(stderr: str, command: str | None = None) -> str:
+    """The message of an argparse-style usage error (usage lines, then 'prog: error: ...');
+    with a command, the usage and the prog must be that subcommand's."""
+    prog = f"stylebot {command}" if command else "stylebot"
+    assert stderr.startswith(f"usage: {prog} "), stderr
     last = stderr.splitlines()[-1]
-    assert last.startswith("stylebot") and ": error: " in last, last
+    assert last.startswith(f"{prog}: error: "), last
     return last.split(": error: ", 1)[1]
 
 

@@ -116,6 +116,20 @@ def test_low_strength_stays_closer_to_the_photo(capsys, content, out_dir, refere
     assert mean_abs_diff(weak, photo) < 0.75 * mean_abs_diff(reference, photo)
 
 
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_verbose_tells_the_precision_and_cpu_capabilities(capsys, content, out_dir, precision):
+    code = run_cli(["stylize", content, "-s", "starry-night", "--precision", precision,
+                    "--verbose", "-o", out_dir / "p.png"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    line = err.strip()
+    assert "\n" not in line and line.startswith("lite engine (")
+    native_bf16 = "BF16" in line.split("CPU capabilities")[1]
+    expected = "bf16" if precision == "bf16" and native_bf16 else "f32"
+    assert f"transfer net {expected}," in line
+    assert "prediction net f32" in line and "FP32" in line
+
+
 def test_keep_colors_keeps_the_photo_chroma(capsys, content, out_dir, reference):
     with Image.open(content) as image:
         photo = np.asarray(image.convert("YCbCr"), dtype=np.float64)

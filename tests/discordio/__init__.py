@@ -1,1 +1,1 @@
-"""Tests for bot/discordio: fetching from Discord's CDN and fitting uploads."""
+"""Tests for bot/discordio: fetching from Discord's CDN and the shared typing indicator."""

@@ -3,7 +3,6 @@ discord.py objects (built from payloads on a never-connected client's state)."""
 
 import asyncio
 import gzip
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,20 +183,18 @@ async def test_redirects_are_never_followed(sites, session, path):
 
 async def test_content_length_over_the_cap_fails_before_any_body(sites, session):
     cdn, _ = sites
-    start = time.monotonic()
     message = await refused(
         fetch_image_bytes(session, cdn.url("huge.png"), LOOPBACK, what="photo"), ImageTooLarge)
-    assert time.monotonic() - start < 1.0  # the server never sends a byte of body
+    # the server never sends a byte of body: waiting for one would end in the timeout sentence
     assert message == "The photo is 10 MB; the limit is 100 KB."
 
 
 async def test_a_streamed_body_fails_as_soon_as_it_passes_the_cap(sites, session):
     cdn, _ = sites
-    start = time.monotonic()
     message = await refused(
         fetch_image_bytes(session, cdn.url("endless.png"), LOOPBACK, what="photo"),
         ImageTooLarge)
-    assert time.monotonic() - start < 1.0  # did not wait for the (never coming) end
+    # it did not wait for the (never coming) end: that would end in the timeout sentence
     assert message == "The photo is larger than the limit of 100 KB."
 
 
@@ -209,10 +206,8 @@ async def test_the_cap_counts_decompressed_bytes(sites, session):
 async def test_a_slow_trickle_hits_the_total_timeout(sites, session):
     cdn, _ = sites
     policy = FetchPolicy(CAP, 40_000_000, timeout=0.5, allow_http_loopback=True)
-    start = time.monotonic()
     message = await refused(
         fetch_image_bytes(session, cdn.url("trickle.png"), policy, what="photo"))
-    assert time.monotonic() - start < 1.0
     assert message == "Downloading the photo took longer than 0.5 s."
 
 

@@ -108,7 +108,6 @@ def test_default_handle_and_identity() -> None:
         "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
     )
     assert HubEngine.name == "hub"
-    assert HubEngine.supports_style_vectors is False
 
 
 @pytest.mark.parametrize("size", [(333, 517), (517, 333), (7, 3), (256, 256)])
@@ -128,6 +127,22 @@ def test_the_style_steers_the_colours(engine: HubEngine) -> None:
     np.testing.assert_allclose(blue_mean, [64, 64, 191.5], atol=1.0)
     assert red_mean[0] > blue_mean[0] + 100
     assert blue_mean[2] > red_mean[2] + 100
+
+
+def test_describe_names_the_model_and_tensorflow(engine: HubEngine, model_dirs) -> None:
+    line = engine.describe()
+    assert line.startswith(f"hub engine ({model_dirs['mix']}): TensorFlow ")
+    assert "\n" not in line
+
+
+def test_strength_zero_is_the_photo_and_the_distance_grows(engine: HubEngine) -> None:
+    content = _noise(333, 517, seed=6)
+    style = [WeightedStyle(_solid((255, 0, 0)))]
+    original = _pixels(content)
+    paintings = [_pixels(engine.stylize(content, style, s)) for s in (0, 0.25, 0.5, 0.75, 1)]
+    assert np.array_equal(paintings[0], original)
+    distances = [np.abs(p - original).mean() for p in paintings]
+    assert all(np.diff(distances) > 5), distances
 
 
 def test_strength_blends_the_result_with_the_content(engine: HubEngine) -> None:

@@ -20,17 +20,14 @@ from tests.commands import one_error_line, process_env, run_cli
 from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
 
 CASES = build_corpus()
-#: No case may take longer than this, in-process or in the driver. A painting at 128 px takes
-#: about a second, almost all of it loading and compiling the networks (the driver's first one
-#: compiles cold: 4-9 s on a busy 2-core machine); a refusal takes milliseconds. The CLI has no
-#: job timeout of its own, so this is its "no hang" bound.
-CASE_SECONDS = 20.0
 #: Peak resident memory of the one process that runs the whole corpus. It measured 345-417 MB,
 #: reached while the first case loads and compiles the networks; the 36-megapixel grey PNG's
 #: decoded planes (~36 MB grey + ~108 MB RGB) fit under that. 1 GB leaves headroom for
 #: allocator slack and library versions, while any bomb that got decoded (3.6 gigapixels =
 #: 10.8 GB as RGB, 400 megapixels = 1.2 GB) or 500 animation frames held at once would break it.
 PEAK_RSS_BOUND_MB = 1024
+#: The driver's "no hang" bound, a kill deadline rather than a speed target (a case takes
+#: seconds at most; times per case are printed as figures, speed is benchmarks/' business).
 DRIVER_SECONDS = 180.0
 
 # Runs `stylebot stylize` (bot.cli.main) for every case of a JSON manifest in this one
@@ -128,7 +125,6 @@ def test_case_through_the_cli(case: Case, inputs, tmp_path, driver):
         code = run_cli(argv(input_path(inputs, case), output))
     seconds = time.perf_counter() - start
     shown = check_outcome(case, code, out.getvalue(), err.getvalue(), output)
-    assert seconds < CASE_SECONDS, f"{case.name} took {seconds:.1f} s"
     print(f"cli  {case.name:26} {seconds:5.2f} s  {shown}")
 
 
@@ -198,7 +194,6 @@ def test_whole_corpus_in_one_process_within_the_memory_bound(driver):
     for case, result in zip(CASES, results, strict=True):
         output = driver.folder / "out" / case.name / "painted.png"
         shown = check_outcome(case, result["code"], result["stdout"], result["stderr"], output)
-        assert result["seconds"] < CASE_SECONDS, f"{case.name} took {result['seconds']:.1f} s"
         grew = (result["peak_kb"] - previous_peak) / 1024
         previous_peak = result["peak_kb"]
         growth = f"(+{grew:.0f})" if grew >= 1 else ""

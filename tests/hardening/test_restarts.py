@@ -17,15 +17,15 @@ import pytest
 import pytest_asyncio
 
 from bot.store import Store
-from tests.cogs.conftest import decoded, jpeg_bytes
 from tests.fakediscord import FakeDiscord, GatewayRecord, SentMessage, TypingCall
+from tests.features.conftest import decoded, jpeg_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "restart-test-token"
 GRACE = 20.0  # jobs.grace_period of the bot under test
 START_TIMEOUT = 60.0  # a cold start compiles the engine into the (shared) cache
 ANSWER_TIMEOUT = 30.0
-BIG_WORDS = "!stylize starry-night size=1024"  # with a 1024x768 photo: over a second to paint
+BIG_WORDS = "!stylize starry-night size=1024"  # with a 1024x768 photo
 STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
 FIRST_IN_LINE = "⏳ You're number 1 in the queue."
 SECOND_IN_LINE = "⏳ You're number 2 in the queue."
@@ -42,6 +42,7 @@ class BotProcess:
         self.config = config
         self.data_dir = data_dir
         self.log_path = log
+        self.hold_path = log.with_name("hold")  # while it exists, the engine does not paint
         self.proc: asyncio.subprocess.Process | None = None
         self.starts: list[float] = []  # seconds from spawn to the gateway's READY, per start
 
@@ -62,6 +63,7 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.hardening.bot_process",
                 "--api", self.fake.base_url, "--config", str(self.config),
+                "--hold", str(self.hold_path),
                 cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
                 env={**os.environ, "DISCORD_TOKEN": TOKEN})
         ready = asyncio.ensure_future(self.fake.wait_for(
@@ -84,6 +86,14 @@ class BotProcess:
         expected = -signal.SIGKILL if signum == signal.SIGKILL else 0
         assert code == expected, f"exit code {code}:\n{self.log[-3000:]}"
         return time.monotonic() - began
+
+    def hold(self) -> None:
+        """From now on, jobs wait in the worker before painting (the test decides when)."""
+        self.hold_path.touch()
+
+    def release(self) -> None:
+        """Let held jobs paint."""
+        self.hold_path.unlink(missing_ok=True)
 
     def journal(self) -> list[tuple[str, dict[str, Any]]]:
         """The journal's unfinished entries (read while the bot is stopped)."""
@@ -206,6 +216,7 @@ async def test_sigterm_finishes_the_running_job_and_the_queued_ones_follow_the_r
         fake, bot, photo):
     big, small = jpeg_bytes(photo("chelsea", (1024, 768))), jpeg_bytes(photo("chelsea"))
     await bot.start()
+    bot.hold()  # alice's job stays in the worker until the queued ones have been told
     mark = fake.mark()  # each asks once the one before is accepted (downloads race)
     alice, _ = await ask(fake, fake.alice, big, BIG_WORDS)
     await typing_started(fake, mark)
@@ -215,9 +226,12 @@ async def test_sigterm_finishes_the_running_job_and_the_queued_ones_follow_the_r
     await in_line(fake, carol, SECOND_IN_LINE)
     assert not results(fake, alice), "the first job ended before SIGTERM"
 
-    took = await bot.stop(signal.SIGTERM)
-    assert took < GRACE
-    (alices,) = results(fake, alice)
+    stopping = asyncio.ensure_future(bot.stop(signal.SIGTERM))
+    for queued in (bob, carol):  # told at once, while alice's job still runs
+        assert (await answer(fake, queued)).content == RESTARTING
+    bot.release()
+    took = await stopping
+    (alices,) = results(fake, alice)  # her job finished within the grace period
     assert decoded(alices.file.data).size == (1024, 768)
     for queued in (bob, carol):
         assert [m.content for m in answers(fake, queued)] == [RESTARTING]
@@ -240,6 +254,7 @@ async def test_sigterm_finishes_the_running_job_and_the_queued_ones_follow_the_r
 async def test_kill_9_mid_job_is_redone_for_message_and_slash(fake, bot, photo):
     big, small = jpeg_bytes(photo("chelsea", (1024, 768))), jpeg_bytes(photo("chelsea"))
     await bot.start()
+    bot.hold()  # killed mid-job, deterministically
     mark = fake.mark()
     alice, _ = await ask(fake, fake.alice, big, BIG_WORDS)
     await typing_started(fake, mark)
@@ -250,6 +265,7 @@ async def test_kill_9_mid_job_is_redone_for_message_and_slash(fake, bot, photo):
                         kind=SentMessage, what="bob's queue position")
     assert not fake.uploads, "a job ended before the kill"
     await bot.stop(signal.SIGKILL)
+    bot.release()
     assert len(bot.journal()) == 2
 
     await bot.start()
@@ -265,11 +281,13 @@ async def test_kill_9_mid_job_is_redone_for_message_and_slash(fake, bot, photo):
 
 async def test_inputs_gone_after_a_restart_get_one_sentence(fake, bot, photo):
     await bot.start()
+    bot.hold()
     mark = fake.mark()
     alice, attachment = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))),
                                   BIG_WORDS)
     await typing_started(fake, mark)
     await bot.stop(signal.SIGKILL)
+    bot.release()
     fake.forget_attachment(attachment)  # as if the CDN link had expired
 
     await bot.start()
@@ -283,10 +301,12 @@ async def test_inputs_gone_after_a_restart_get_one_sentence(fake, bot, photo):
 
 async def test_a_request_that_keeps_dying_is_given_up_after_3_restarts(fake, bot, photo):
     await bot.start()
+    bot.hold()
     mark = fake.mark()
     alice, _ = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))), BIG_WORDS)
     await typing_started(fake, mark)
     await bot.stop(signal.SIGKILL)
+    bot.release()
     bot.bump_attempts(3)  # three earlier restarts that each died while painting it
 
     await bot.start()
@@ -301,6 +321,7 @@ async def test_a_request_that_keeps_dying_is_given_up_after_3_restarts(fake, bot
 async def test_a_slash_request_whose_token_is_refused_is_answered_in_its_channel(fake, bot,
                                                                                  photo):
     await bot.start()
+    bot.hold()
     mark = fake.mark()
     alice, _ = await ask(fake, fake.alice, jpeg_bytes(photo("chelsea", (1024, 768))), BIG_WORDS)
     await typing_started(fake, mark)
@@ -310,6 +331,7 @@ async def test_a_slash_request_whose_token_is_refused_is_answered_in_its_channel
     await fake.wait_for(lambda m: m.token == slash.token and m.content == FIRST_IN_LINE, 10,
                         kind=SentMessage, what="bob's queue position")
     await bot.stop(signal.SIGKILL)
+    bot.release()
     fake.faults.fail("POST", r"/webhooks/\d+/[^/]+", 404,  # as Discord once the token expired
                      body={"message": "Unknown Webhook", "code": 10015})
 

@@ -2,7 +2,6 @@
 
 import io
 import struct
-import time
 import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -186,9 +185,7 @@ def test_header_claiming_30000_square_is_too_large_without_decoding():
     # No pixel data at all: had the decoder run, this would be "damaged", not "too large".
     data = black_bilevel_png(30_000, 30_000, with_pixels=False)
     assert len(data) < 100
-    start = time.perf_counter()
     message = refused(data, kind=ImageTooLarge)
-    assert time.perf_counter() - start < 0.5
     assert message.startswith("The content image ")
 
 
@@ -214,9 +211,7 @@ def test_small_file_bomb_is_too_large_and_never_a_warning(bomb_12000, max_input_
     limits = ImageLimits(max_input_pixels=max_input_pixels)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        start = time.perf_counter()
-        refused(bomb_12000, limits=limits, kind=ImageTooLarge)
-        assert time.perf_counter() - start < 0.5
+        refused(bomb_12000, limits=limits, kind=ImageTooLarge)  # refused at open, not decoded
 
 
 def test_small_file_bomb_under_pillows_threshold_is_refused_by_our_limit():

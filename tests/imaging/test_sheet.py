@@ -1,7 +1,6 @@
 """contact_sheet: grid size, thumbnails, labels, truncation, empty sheet, real presets."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -137,10 +136,7 @@ def test_real_preset_paintings(preset_image):
     catalog = PresetCatalog.builtin()
     items = [(preset.slug, preset_image(preset.slug)) for preset in catalog]
     assert len(items) == 11
-    started = time.perf_counter()
     sheet = contact_sheet(items)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"contact sheet of 11 paintings took {elapsed:.2f}s"
     rows = math.ceil(11 / 4)
     assert sheet.size == (4 * 160 + 5 * PADDING, rows * (160 + 28) + (rows + 1) * PADDING)
     array = pixels(sheet)

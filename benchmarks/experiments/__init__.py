@@ -1,0 +1,1 @@
+"""What-if experiments on the lite engine; their findings are in benchmarks/README.md."""

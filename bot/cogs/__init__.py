@@ -1,1 +1,0 @@
-"""Discord features, one cog each: stylize, styles (the gallery) and presets (custom styles)."""

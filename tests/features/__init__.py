@@ -1,0 +1,1 @@
+"""Tests for bot/features: the bot end to end against the loopback Discord (see conftest)."""

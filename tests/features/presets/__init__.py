@@ -1,0 +1,1 @@
+"""Tests for bot/features/presets: `!preset add` and `!preset remove`, and the preset lookup."""
