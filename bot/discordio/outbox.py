@@ -53,9 +53,10 @@ class ChannelOutbox:
     Paintings are sent as soon as the budget has room (Discord's per-channel limit on creating
     messages: 5 per 5 s). Notices and status lines ("chatter") are sent when the budget has
     more room than the paintings this channel still owes need (`owe`/`settle`), and otherwise
-    at most one per budget window, so they are never starved; chatter sent is always folded or
-    the newest. A single waiting notice is sent as its own reply; several equal ones become one
-    reply-less message naming their users (and mentioning only them).
+    at most one per budget window, so they are never starved; a status line sent is always the
+    newest. A notice is sent as its own reply while the budget has room for each equal one
+    waiting; otherwise the equal ones become one reply-less message naming their users (and
+    mentioning only them).
     """
 
     channel: discord.abc.Messageable
@@ -142,7 +143,7 @@ class ChannelOutbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 continue
-            batch = self._take(item)
+            batch = self._take(item, now)
             self.budget.spend(now)
             try:
                 result = await self._deliver(batch)
@@ -157,12 +158,15 @@ class ChannelOutbox:
                 if not taken.done.done():
                     taken.done.set_result(result)
 
-    def _take(self, item: _Item) -> list[_Item]:
-        """The item and, for a notice, every waiting notice with the same text (to fold)."""
+    def _take(self, item: _Item, now: float) -> list[_Item]:
+        """The item and, for a notice, every waiting notice with the same text, when the budget
+        is too short to send each its own reply (then they are folded into one message)."""
         batch = [item]
         if item.kind is Kind.NOTICE:
             batch += [i for i in self._items if i is not item and i.kind is Kind.NOTICE
                       and i.text == item.text]
+            if self.budget.available(now) - self.owed >= len(batch):
+                batch = [item]  # room for every one of them: a reply each, as in a quiet channel
         batch = batch[:self._fits(batch)]
         for taken in batch:
             self._items.remove(taken)
@@ -170,10 +174,14 @@ class ChannelOutbox:
 
     @staticmethod
     def _fits(batch: list[_Item]) -> int:
-        """How many of the batch fit one message of MAX_CONTENT characters."""
+        """How many of the batch fit one message of MAX_CONTENT characters (a user is named
+        once however many of their requests the message answers)."""
         length = len(batch[0].text) + 2
+        named: set[int] = set()
         for n, item in enumerate(batch):
-            length += len(f"<@{item.user_id}>, ")
+            if item.user_id not in named:
+                named.add(item.user_id)
+                length += len(f"<@{item.user_id}>, ")
             if length > MAX_CONTENT:
                 return max(1, n)
         return len(batch)

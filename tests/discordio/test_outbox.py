@@ -65,6 +65,8 @@ async def test_paintings_go_first_and_waiting_chatter_is_folded_or_newest(fake_d
                 break
             await asyncio.sleep(0.01)
         assert watch.budget(channel.id).available() == 0
+        for _ in range(5):
+            box.owe()  # paintings still to come fill the next window: chatter must be folded
         mark = fake_discord.mark()
         users = [fake_discord.alice, fake_discord.bob, fake_discord.carol]
         waiting = [asyncio.create_task(box.notice(int(u["id"]), "The queue is full.",
@@ -114,7 +116,15 @@ async def test_chatter_waits_while_paintings_are_owed_one_per_window(fake_discor
         quiet = ChannelOutbox(channel, watch.budget(channel.id))
         await asyncio.gather(quiet.notice(1, "a", lambda: channel.send("a")),
                              quiet.notice(2, "b", lambda: channel.send("b")))
-    assert texts(fake_discord)[-4:] == ["first", "second", "a", "b"]
+        gallery = bot.get_channel(int(fake_discord.other_channel["id"]))
+        roomy = ChannelOutbox(gallery, watch.budget(gallery.id))
+        await asyncio.gather(roomy.notice(1, "same", lambda: gallery.send("reply 1")),
+                             roomy.notice(2, "same", lambda: gallery.send("reply 2")))
+        # The first window has one message left: two equal notices waiting are folded.
+        await asyncio.gather(quiet.notice(1, "same", lambda: channel.send("reply 1")),
+                             quiet.notice(2, "same", lambda: channel.send("reply 2")))
+    assert texts(fake_discord)[-7:] == ["first", "second", "a", "b", "reply 1", "reply 2",
+                                        "<@1> and <@2>: same"]
     assert fake_discord.rate_limit_hits == []
 
 
