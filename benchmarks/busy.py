@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -21,9 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also `python benchmarks/busy.py`
-
-from benchmarks.bot_harness import (  # noqa: E402
+from benchmarks.bot_harness import (
     FakeHost,
     make_engine,
     mirror,
@@ -31,11 +27,9 @@ from benchmarks.bot_harness import (  # noqa: E402
     running_bot,
     settings_for,
 )
-from bot.config import Settings  # noqa: E402
-from tests.fakediscord import FakeDiscord, SentMessage  # noqa: E402
-
-STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
-MENTION = re.compile(r"<@!?(\d+)>")
+from bot.config import Settings
+from tests.fakediscord import FakeDiscord, SentMessage
+from tests.features.stylize.answers import STATUS, Asked, answers, folded_counts
 
 
 def cpu_line() -> str:
@@ -76,29 +70,18 @@ class ChannelRun:
 
 
 def sort_answers(fake: FakeDiscord, runs: list[ChannelRun]) -> None:
-    """Match every bot message to the request(s) it answers.
-
-    A painting or a text reply answers the message it replies to (queue-position lines do
-    not count); a reply-less message that mentions users answers each of their requests in
-    that channel that were sent before it and had no answer yet; a bot reaction other than
-    ⏳ and 🎨 on a request answers it too.
-    """
-    by_id = {r.message_id: r for run in runs for r in run.requests}
-    for sent in fake.messages_created:
-        target = by_id.get(sent.reply_to or 0)
-        if target is not None:
-            if sent.files and target.painting is None:
-                target.painting = target.answer = sent
-            elif not sent.files and not STATUS.match(sent.content or "") and target.answer is None:
-                target.answer = sent
-            continue
-        if sent.reply_to is None and not sent.files:
-            named = {int(m) for m in MENTION.findall(sent.content or "")}
-            for run in runs:
-                for request in run.requests:
-                    if (request.channel_id == sent.channel_id and request.user_id in named
-                            and request.answer is None and request.sent <= sent.time):
-                        request.answer = sent
+    """Match every bot message to the request(s) it answers (tests/features/stylize/answers.py):
+    a painting or a text reply answers the message it replies to (queue-position lines do not
+    count); a folded refusal naming users answers as many of their requests as it counts; a
+    bot reaction other than ⏳ and 🎨 on a request answers it too."""
+    requests = [r for run in runs for r in run.requests]
+    found = answers(fake.messages_created,
+                    [Asked(r.message_id, r.user_id, r.channel_id) for r in requests])
+    for request in requests:
+        got = found[request.message_id]
+        request.answer = got[0] if got else None
+        request.painting = request.answer if got and got[0].files else None
+    by_id = {r.message_id: r for r in requests}
     for reaction in fake.reactions:
         target = by_id.get(reaction.message_id)
         if (target is not None and reaction.added and target.answer is None
@@ -166,7 +149,8 @@ def report(fake: FakeDiscord, runs: list[ChannelRun], engine: TimedEngine, answe
     reactions = [r for r in fake.reactions if r.channel_id in channels]
     kinds = Counter("painting" if m.files else
                     "status line" if STATUS.match(m.content or "") else
-                    "folded" if m.reply_to is None else (m.content or "")[:48] for m in created)
+                    "folded" if folded_counts(m.content or "") else (m.content or "")[:48]
+                    for m in created)
     print(f"\nrequests: {total} in {len(runs)} channel(s); every one answered: {answered}")
     for run in runs:
         painted = [r for r in run.requests if r.painting is not None]

@@ -9,6 +9,7 @@ import enum
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,7 +182,7 @@ class ChannelOutbox:
         for n, item in enumerate(batch):
             if item.user_id not in named:
                 named.add(item.user_id)
-                length += len(f"<@{item.user_id}>, ")
+                length += len(f"<@{item.user_id}> (×99), ")
             if length > MAX_CONTENT:
                 return max(1, n)
         return len(batch)
@@ -193,9 +194,11 @@ class ChannelOutbox:
 
 
 def folded(text: str, user_ids: list[int]) -> dict[str, Any]:
-    """One message telling several users the same sentence, mentioning only them."""
-    users = list(dict.fromkeys(user_ids))
-    names = [f"<@{u}>" for u in users]
+    """One message telling several users the same sentence, mentioning only them; a user it
+    answers for several requests is named once, with the count: "<@7> (×2)"."""
+    counts = Counter(user_ids)
+    users = list(counts)
+    names = [f"<@{u}>" + (f" (×{counts[u]})" if counts[u] > 1 else "") for u in users]
     named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return {
         "content": f"{named}: {text}",

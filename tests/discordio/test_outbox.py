@@ -146,6 +146,6 @@ async def test_an_outbox_never_runs_into_a_429(fake_discord):
 
 def test_a_fold_names_each_user_once_and_mentions_only_them():
     body = folded("Busy.", [7, 8, 7])
-    assert body["content"] == "<@7> and <@8>: Busy."
+    assert body["content"] == "<@7> (×2) and <@8>: Busy."
     assert [u.id for u in body["allowed_mentions"].users] == [7, 8]
     assert body["allowed_mentions"].everyone is False

@@ -11,9 +11,9 @@ from typing import Any
 
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.features.conftest import jpeg_bytes
+from tests.features.stylize.answers import STATUS, answers, sentence
+from tests.features.stylize.answers import Asked as Request
 
-STATUS = re.compile(r"^(⏳ You're number \d+ in the queue\.|🎨 Painting…)$")
-MENTION = re.compile(r"<@!?(\d+)>")
 FULL = "The queue is full right now; please try again in a few minutes."
 BUSY = "You already have a job running; wait for it to finish."
 COOLDOWN = re.compile(r"You can stylize again in \d+ s\.")
@@ -31,12 +31,9 @@ class Asked:
     answer: SentMessage | None = None  # the painting, a reply, or a message naming the user
 
     @property
-    def user_id(self) -> int:
-        return int(self.message["author"]["id"])
-
-    @property
-    def channel_id(self) -> int:
-        return int(self.message["channel_id"])
+    def key(self) -> Request:
+        return Request(int(self.message["id"]), int(self.message["author"]["id"]),
+                       int(self.message["channel_id"]))
 
 
 @dataclass
@@ -55,26 +52,15 @@ class Burst:
 
 
 def sort_answers(fake: FakeDiscord, bursts: list[Burst]) -> None:
-    """Match the bot's messages to requests: a painting or a text reply answers the message it
-    replies to (status lines do not count); a reply-less message answers the requests of the
-    users it names, in its channel, that were asked before it and had no answer yet."""
-    asked = {int(a.message["id"]): a for b in bursts for a in b.asked}
-    for a in asked.values():
-        a.painting = a.answer = None
-    for sent in fake.messages_created:
-        target = asked.get(sent.reply_to or 0)
-        if target is not None:
-            if sent.files:
-                assert target.painting is None, f"two paintings for one request: {sent}"
-                target.painting = target.answer = sent
-            elif not STATUS.match(sent.content or "") and target.answer is None:
-                target.answer = sent
-        elif sent.reply_to is None and not sent.files:
-            named = {int(m) for m in MENTION.findall(sent.content or "")}
-            for a in asked.values():
-                if (a.answer is None and a.user_id in named and a.channel_id == sent.channel_id
-                        and a.sent <= sent.time):
-                    a.answer = sent
+    """Match the bot's messages to requests (tests/features/stylize/answers.py): a painting or
+    a text reply answers the message it replies to; a folded refusal the requests it counts."""
+    everyone = [a for b in bursts for a in b.asked]
+    found = answers(fake.messages_created, [a.key for a in everyone])
+    for a in everyone:
+        got = found[int(a.message["id"])]
+        assert len(got) <= 1, f"two answers for one request: {got}"
+        a.answer = got[0] if got else None
+        a.painting = a.answer if a.answer is not None and a.answer.files else None
 
 
 async def burst(fake: FakeDiscord, channel_id: int, users: list[dict[str, Any]], count: int,
@@ -108,9 +94,9 @@ def check_answers(fake: FakeDiscord, bursts: list[Burst]) -> None:
         for a in b.asked:
             assert a.answer is not None
             if a.painting is None:
-                text = MENTION.sub("", a.answer.content or "").lstrip(", and:").strip()
+                text = sentence(a.answer.content or "")
                 assert text in (FULL, BUSY) or COOLDOWN.fullmatch(text), a.answer.content
-    askers = {a.user_id for b in bursts for a in b.asked}
+    askers = {a.key.user_id for b in bursts for a in b.asked}
     for sent in fake.messages_created:
         mentions = sent.allowed_mentions or {}
         assert "everyone" not in (mentions.get("parse") or []), sent
