@@ -436,7 +436,8 @@ async def _post(http: aiohttp.ClientSession, fake: FakeDiscord, channel_id: int 
 
 async def test_message_create_bucket_answers_with_discords_headers_and_429(
         fake_discord: FakeDiscord) -> None:
-    fake_discord.limiter.limits = RateLimits().scaled(0.1)  # 5 per 0.5 s: a quick reset
+    # 5 per 2 s: a quick reset, yet six requests fit one window on a loaded machine
+    fake_discord.limiter.limits = RateLimits().scaled(0.4)
     async with aiohttp.ClientSession() as http:
         answers = [await _post(http, fake_discord, fake_discord.channel_id) for _ in range(6)]
         other = await _post(http, fake_discord, fake_discord.other_channel["id"])
@@ -446,10 +447,10 @@ async def test_message_create_bucket_answers_with_discords_headers_and_429(
         assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["4", "3", "2", "1",
                                                                          "0", "0"]
         assert first.headers["X-RateLimit-Bucket"] == "message-create"
-        assert 0.4 < float(first.headers["X-RateLimit-Reset-After"]) <= 0.5
-        assert abs(float(first.headers["X-RateLimit-Reset"]) - time.time() - 0.5) < 0.2
+        assert 1.0 < float(first.headers["X-RateLimit-Reset-After"]) <= 2.0
+        assert abs(float(first.headers["X-RateLimit-Reset"]) - time.time() - 2.0) < 1.0
         body = await refused.json()
-        assert body["global"] is False and 0 < body["retry_after"] <= 0.5
+        assert body["global"] is False and 0 < body["retry_after"] <= 2.0
         assert refused.headers["X-RateLimit-Scope"] == "user" and refused.headers["Via"]
         assert "X-RateLimit-Global" not in refused.headers
         assert other.status == 200 and other.headers["X-RateLimit-Remaining"] == "4"  # own window
@@ -462,6 +463,8 @@ async def test_message_create_bucket_answers_with_discords_headers_and_429(
 
 async def test_edits_deletes_and_reactions_have_buckets_of_their_own(
         fake_discord: FakeDiscord) -> None:
+    slow = 4.0  # windows 4 times Discord's, so the requests of each check share one window
+    fake_discord.limiter.limits = RateLimits().scaled(slow)
     channel = fake_discord.channel_id
     async with aiohttp.ClientSession() as http:
         messages = [await (await http.post(f"{fake_discord.api_base}/channels/{channel}/messages",
@@ -486,15 +489,16 @@ async def test_edits_deletes_and_reactions_have_buckets_of_their_own(
     assert statuses["edit"][0][1:3] == ("message-edit", "5")
     assert [s for s, *_ in statuses["reaction"]] == [204, 429]
     assert statuses["reaction"][0][1:3] == ("reactions", "1")
-    assert float(statuses["reaction"][0][3]) <= 0.25
+    assert float(statuses["reaction"][0][3]) <= 0.25 * slow
     assert [s for s, *_ in statuses["delete"]] == [204] * 5 + [429]
     assert statuses["delete"][0][1:3] == ("message-delete", "5")
-    assert float(statuses["delete"][0][3]) <= 1.0
+    assert float(statuses["delete"][0][3]) <= 1.0 * slow
     assert sorted({h.bucket for h in fake_discord.rate_limit_hits}) == [
         "message-delete", "message-edit", "reactions"]
 
 
 async def test_global_limit_spares_interactions(fake_discord: FakeDiscord) -> None:
+    fake_discord.limiter.limits = RateLimits(global_per=5.0)  # 50 per 5 s: robust under load
     async with aiohttp.ClientSession() as http:
         async def me() -> aiohttp.ClientResponse:
             async with http.get(f"{fake_discord.api_base}/users/@me") as resp:
@@ -512,7 +516,7 @@ async def test_global_limit_spares_interactions(fake_discord: FakeDiscord) -> No
     async with aiohttp.ClientSession() as http, http.get(
             f"{fake_discord.api_base}/users/@me") as resp:
         body = await resp.json()
-        assert resp.status == 429 and body["global"] is True and body["retry_after"] <= 1.0
+        assert resp.status == 429 and body["global"] is True and body["retry_after"] <= 5.0
     assert {h.bucket for h in fake_discord.rate_limit_hits} == {"global"}
 
 
@@ -537,7 +541,7 @@ async def test_discord_py_waits_out_a_429_and_the_caller_never_sees_it(
     answered 429 first, discord.py sleeps retry_after and retries, and the call succeeds."""
     async with fake_discord.running(make_bot()) as bot:
         channel = bot.get_channel(fake_discord.channel_id)
-        fake_discord.limiter.limits = RateLimits().scaled(0.2)
+        fake_discord.limiter.limits = RateLimits().scaled(0.6)  # 5 per 3 s
         fake_discord.limiter.reset()
         async with aiohttp.ClientSession() as http:
             for _ in range(5):
@@ -545,14 +549,16 @@ async def test_discord_py_waits_out_a_429_and_the_caller_never_sees_it(
         started = time.monotonic()
         message = await channel.send("mine")
         waited = time.monotonic() - started
-        assert message.content == "mine" and waited >= 0.5
         user_hits = [h for h in fake_discord.rate_limit_hits if h.bucket == "message-create"]
         assert len(user_hits) == 1
+        assert message.content == "mine" and waited >= user_hits[0].retry_after - 0.05
 
-        fake_discord.limiter.limits = RateLimits()
+        fake_discord.limiter.limits = RateLimits(global_limit=5, global_per=3.0)
+        fake_discord.limiter.reset()
         async with aiohttp.ClientSession() as http:
-            await asyncio.gather(*(http.get(f"{fake_discord.api_base}/users/@me")
-                                   for _ in range(60)))
+            for _ in range(5):
+                async with http.get(f"{fake_discord.api_base}/users/@me") as resp:
+                    assert resp.status == 200
         user = await bot.fetch_user(int(fake_discord.alice["id"]))
         assert user.name == "alice"
         assert any(h.bucket == "global" and h.path == f"/users/{user.id}"
