@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.assets import USER_AGENT, AssetResolver, PresetCatalog
 from bot.config import Settings
+from bot.discordio.budget import RateLimitWatch
 from bot.discordio.fetch import FetchPolicy
 from bot.engine import Engine
 from bot.errors import StylebotError
@@ -76,6 +77,9 @@ class StyleBot(commands.Bot):
         allow_loopback_cdn: bool = False,
         **options: Any,
     ) -> None:
+        # Each channel's message budget, read from Discord's rate-limit headers (the outbox).
+        self.rate_limits = RateLimitWatch()
+        options.setdefault("http_trace", self.rate_limits.trace)
         super().__init__(
             command_prefix=commands.when_mentioned_or(settings.discord.prefix),
             intents=intents(),

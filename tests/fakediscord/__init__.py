@@ -12,12 +12,14 @@ base, default gateway and CDN base to it::
         fake_discord.assert_clean()                    # no unknown routes, no fake errors
 
 Modules: server (FakeDiscord), actions (acting as users), recorded (records and waits),
-messages (bot message bodies), rest (REST routes), gateway, cdn, faults, state (record types),
+messages (bot message bodies), rest (REST routes), gateway, cdn, faults, ratelimits (Discord's
+rate limits, on by default), state (record types),
 world (guild/channels/users), payloads (JSON builders), client (URL patch, run_bot).
 """
 
 from .client import patch_discord, run_bot
 from .faults import Faults, RouteFault
+from .ratelimits import Bucket, RateLimiter, RateLimitHit, RateLimits
 from .server import FakeDiscord, SentInteraction
 from .state import (
     CommandSync,
@@ -35,6 +37,7 @@ from .state import (
 )
 
 __all__ = [
+    "Bucket",
     "CommandSync",
     "DeletedMessage",
     "FakeDiscord",
@@ -44,6 +47,9 @@ __all__ = [
     "ReactionCall",
     "Record",
     "RequestRecord",
+    "RateLimitHit",
+    "RateLimiter",
+    "RateLimits",
     "RouteFault",
     "SentInteraction",
     "SentMessage",

@@ -16,7 +16,8 @@ from .server import FakeDiscord
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    """A started FakeDiscord (heartbeat 0.25 s) with Route/gateway/CDN URLs patched, then restored.
+    """A started FakeDiscord (heartbeat 0.25 s, Discord's rate limits enforced: see
+    ratelimits.py) with Route/gateway/CDN URLs patched, then restored.
 
     Runs in the test's own event loop (the project default for fixtures is the session loop,
     which would not be able to talk to a bot started inside the test).

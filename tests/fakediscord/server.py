@@ -21,8 +21,9 @@ from .client import patch_discord, run_bot
 from .faults import Faults
 from .gateway import Gateway
 from .messages import BotMessages
+from .ratelimits import RateLimiter, RateLimitHit, RateLimits
 from .recorded import RecordViews
-from .rest import RestApi, error_response
+from .rest import RestApi, error_response, json_response
 from .state import Recorder, RequestRecord, SentMessage, ServerError
 from .world import World
 
@@ -36,12 +37,19 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
     Pre-made world: `bot_user` (id == `application_id`), `guild`, `channel` ("general"),
     `other_channel` ("gallery") and member users `alice`, `bob`, `carol` (payload dicts; ids are
     strings as in Discord JSON; `*_id` attributes are ints).
+
+    Discord's rate limits are enforced by default (see ratelimits.py): pass `rate_limits=None`
+    to turn them off, or a `RateLimits` of your own; `limiter.enabled` switches them at run time.
     """
 
     def __init__(self, *, heartbeat_interval: float = 1.0, token: str | None = None,
                  upload_limit: int = 10 * 1024 * 1024, max_records: int = 5000,
-                 echo_bot_messages: bool = True) -> None:
+                 echo_bot_messages: bool = True,
+                 rate_limits: RateLimits | None | bool = True) -> None:
         self.faults = Faults()
+        if isinstance(rate_limits, bool):
+            rate_limits = RateLimits() if rate_limits else None
+        self.limiter = RateLimiter(rate_limits)
         self.world = World()
         self.recorder = Recorder(max_records)
         self.cdn = cdn.CdnStore()
@@ -251,6 +259,11 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
         except KeyError:
             raise KeyError(f"the fake has no message {ref}") from None
 
+    @property
+    def rate_limit_hits(self) -> list[RateLimitHit]:
+        """Every request the fake answered with a rate-limit 429 (route bucket or global)."""
+        return list(self.limiter.hits)
+
     # -- gateway faults -----------------------------------------------------------------
 
     async def drop_gateway(self, *, code: int = 4000, abort: bool = False, wait: bool = True,
@@ -283,8 +296,15 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
                 record.status = response.status
                 self.recorder.changed(record)
                 return response
-            rule = self.faults.take_route_fault(request.method, rel)
-            if rule is not None:
+            verdict = self.limiter.check(request.method, rel) if api else None
+            refused = verdict is not None and verdict.refused is not None
+            rule = None if refused else self.faults.take_route_fault(request.method, rel)
+            if verdict is not None and verdict.refused is not None:
+                if request.can_read_body:
+                    await request.read()
+                status, body, headers = verdict.refused
+                response = json_response(body, status, headers)
+            elif rule is not None:
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
                 if request.can_read_body:
@@ -293,6 +313,8 @@ class FakeDiscord(UserActions, RecordViews, BotMessages):
                 response = error_response(rule.status, retry_after=rule.retry_after, **body)
             else:
                 response = await handler(request)
+                if verdict is not None and not response.prepared:
+                    response.headers.update(verdict.headers)
         except web.HTTPException as exc:
             response = exc
         except Exception as exc:

@@ -12,7 +12,15 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from . import FakeDiscord, GatewayRecord, RequestRecord, WaitTimeout, fixtures, payloads
+from . import (
+    FakeDiscord,
+    GatewayRecord,
+    RateLimits,
+    RequestRecord,
+    WaitTimeout,
+    fixtures,
+    payloads,
+)
 
 fake_discord = fixtures.fake_discord
 
@@ -412,3 +420,157 @@ async def test_permissions_upload_500_and_heartbeats(fake_discord: FakeDiscord) 
         assert beats and all(beat.acked for beat in beats)
         await fake_discord.wait_for(lambda r: r.event == "connect", kind=GatewayRecord)
     fake_discord.assert_clean()
+
+
+# -- Discord's rate limits --------------------------------------------------------------------
+
+
+async def _post(http: aiohttp.ClientSession, fake: FakeDiscord, channel_id: int | str,
+                text: str = "hi") -> aiohttp.ClientResponse:
+    """A raw message create (as the bot, whose token the fixture does not check)."""
+    async with http.post(f"{fake.api_base}/channels/{channel_id}/messages",
+                         json={"content": text}) as resp:
+        await resp.read()
+        return resp
+
+
+async def test_message_create_bucket_answers_with_discords_headers_and_429(
+        fake_discord: FakeDiscord) -> None:
+    # 5 per 2 s: a quick reset, yet six requests fit one window on a loaded machine
+    fake_discord.limiter.limits = RateLimits().scaled(0.4)
+    async with aiohttp.ClientSession() as http:
+        answers = [await _post(http, fake_discord, fake_discord.channel_id) for _ in range(6)]
+        other = await _post(http, fake_discord, fake_discord.other_channel["id"])
+        first, refused = answers[0], answers[5]
+        assert [a.status for a in answers] == [200] * 5 + [429]
+        assert first.headers["X-RateLimit-Limit"] == "5"
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["4", "3", "2", "1",
+                                                                         "0", "0"]
+        assert first.headers["X-RateLimit-Bucket"] == "message-create"
+        assert 1.0 < float(first.headers["X-RateLimit-Reset-After"]) <= 2.0
+        assert abs(float(first.headers["X-RateLimit-Reset"]) - time.time() - 2.0) < 1.0
+        body = await refused.json()
+        assert body["global"] is False and 0 < body["retry_after"] <= 2.0
+        assert refused.headers["X-RateLimit-Scope"] == "user" and refused.headers["Via"]
+        assert "X-RateLimit-Global" not in refused.headers
+        assert other.status == 200 and other.headers["X-RateLimit-Remaining"] == "4"  # own window
+        await asyncio.sleep(body["retry_after"])
+        assert (await _post(http, fake_discord, fake_discord.channel_id)).status == 200
+    assert len(fake_discord.messages_created) == 7  # the refused request did nothing
+    (hit,) = fake_discord.rate_limit_hits
+    assert (hit.bucket, hit.resource) == ("message-create", str(fake_discord.channel_id))
+
+
+async def test_edits_deletes_and_reactions_have_buckets_of_their_own(
+        fake_discord: FakeDiscord) -> None:
+    slow = 4.0  # windows 4 times Discord's, so the requests of each check share one window
+    fake_discord.limiter.limits = RateLimits().scaled(slow)
+    channel = fake_discord.channel_id
+    async with aiohttp.ClientSession() as http:
+        messages = [await (await http.post(f"{fake_discord.api_base}/channels/{channel}/messages",
+                                           json={"content": str(n)})).json() for n in range(5)]
+        base = f"{fake_discord.api_base}/channels/{channel}/messages"
+        statuses = {}
+        for kind, method, suffix, times in (
+                ("edit", "PATCH", "", 6), ("reaction", "PUT", "/reactions/%E2%8F%B3/@me", 2),
+                ("delete", "DELETE", "", 6)):
+            answers = []
+            for n in range(times):
+                target = messages[n % 5]["id"]
+                async with http.request(method, f"{base}/{target}{suffix}",
+                                        json={"content": "e"} if method == "PATCH" else None
+                                        ) as resp:
+                    await resp.read()
+                    answers.append((resp.status, resp.headers.get("X-RateLimit-Bucket"),
+                                    resp.headers.get("X-RateLimit-Limit"),
+                                    resp.headers.get("X-RateLimit-Reset-After")))
+            statuses[kind] = answers
+    assert [s for s, *_ in statuses["edit"]] == [200] * 5 + [429]
+    assert statuses["edit"][0][1:3] == ("message-edit", "5")
+    assert [s for s, *_ in statuses["reaction"]] == [204, 429]
+    assert statuses["reaction"][0][1:3] == ("reactions", "1")
+    assert float(statuses["reaction"][0][3]) <= 0.25 * slow
+    assert [s for s, *_ in statuses["delete"]] == [204] * 5 + [429]
+    assert statuses["delete"][0][1:3] == ("message-delete", "5")
+    assert float(statuses["delete"][0][3]) <= 1.0 * slow
+    assert sorted({h.bucket for h in fake_discord.rate_limit_hits}) == [
+        "message-delete", "message-edit", "reactions"]
+
+
+async def test_global_limit_spares_interactions(fake_discord: FakeDiscord) -> None:
+    fake_discord.limiter.limits = RateLimits(global_per=5.0)  # 50 per 5 s: robust under load
+    async with aiohttp.ClientSession() as http:
+        async def me() -> aiohttp.ClientResponse:
+            async with http.get(f"{fake_discord.api_base}/users/@me") as resp:
+                await resp.read()
+                return resp
+
+        answers = await asyncio.gather(*(me() for _ in range(51)))
+        refused = [a for a in answers if a.status == 429]
+        assert len(refused) == 1 and len(answers) - len(refused) == 50
+        assert refused[0].headers["X-RateLimit-Global"] == "true"
+        assert refused[0].headers["X-RateLimit-Scope"] == "global"
+        url = f"{fake_discord.api_base}/webhooks/1/no-such-token/messages/@original"
+        async with http.get(url) as resp:  # interaction webhooks do not count: 404, not 429
+            assert resp.status == 404
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{fake_discord.api_base}/users/@me") as resp:
+        body = await resp.json()
+        assert resp.status == 429 and body["global"] is True and body["retry_after"] <= 5.0
+    assert {h.bucket for h in fake_discord.rate_limit_hits} == {"global"}
+
+
+async def test_discord_py_paces_itself_from_the_headers(fake_discord: FakeDiscord) -> None:
+    """discord.py reads the bucket headers and waits before the limit: no 429 at all."""
+    fake_discord.limiter.limits = RateLimits().scaled(0.2)  # 5 messages per 1 s
+    async with fake_discord.running(make_bot()) as bot:
+        channel = bot.get_channel(fake_discord.channel_id)
+        started = time.monotonic()
+        sent = await asyncio.gather(*(channel.send(f"n{n}") for n in range(8)))
+        took = time.monotonic() - started
+    assert sorted(m.content for m in sent) == [f"n{n}" for n in range(8)]
+    assert fake_discord.rate_limit_hits == []
+    times = sorted(m.time for m in fake_discord.messages_created)
+    assert times[5] - times[0] >= 0.95 and took >= 0.95  # the sixth waited for the new window
+    fake_discord.assert_clean()
+
+
+async def test_discord_py_waits_out_a_429_and_the_caller_never_sees_it(
+        fake_discord: FakeDiscord) -> None:
+    """Someone else spent the channel's budget and the global one: the bot's requests are
+    answered 429 first, discord.py sleeps retry_after and retries, and the call succeeds."""
+    async with fake_discord.running(make_bot()) as bot:
+        channel = bot.get_channel(fake_discord.channel_id)
+        fake_discord.limiter.limits = RateLimits().scaled(0.6)  # 5 per 3 s
+        fake_discord.limiter.reset()
+        async with aiohttp.ClientSession() as http:
+            for _ in range(5):
+                await _post(http, fake_discord, fake_discord.channel_id)
+        started = time.monotonic()
+        message = await channel.send("mine")
+        waited = time.monotonic() - started
+        user_hits = [h for h in fake_discord.rate_limit_hits if h.bucket == "message-create"]
+        assert len(user_hits) == 1
+        assert message.content == "mine" and waited >= user_hits[0].retry_after - 0.05
+
+        fake_discord.limiter.limits = RateLimits(global_limit=5, global_per=3.0)
+        fake_discord.limiter.reset()
+        async with aiohttp.ClientSession() as http:
+            for _ in range(5):
+                async with http.get(f"{fake_discord.api_base}/users/@me") as resp:
+                    assert resp.status == 200
+        user = await bot.fetch_user(int(fake_discord.alice["id"]))
+        assert user.name == "alice"
+        assert any(h.bucket == "global" and h.path == f"/users/{user.id}"
+                   for h in fake_discord.rate_limit_hits)
+    fake_discord.assert_clean()
+
+
+async def test_limits_can_be_off() -> None:
+    async with FakeDiscord(rate_limits=None) as fake, aiohttp.ClientSession() as http:
+        answers = [await _post(http, fake, fake.channel_id) for _ in range(8)]
+        assert [a.status for a in answers] == [200] * 8
+        assert "X-RateLimit-Limit" not in answers[0].headers
+        fake.limiter.enabled = True
+        assert (await _post(http, fake, fake.channel_id)).headers["X-RateLimit-Limit"] == "5"
+    assert fake.rate_limit_hits == []

@@ -18,6 +18,7 @@ from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
 from tests.features import conftest as bot_fixtures
 from tests.features.conftest import decoded, jpeg_bytes
+from tests.features.stylize.answers import Asked, answers, sentence
 
 # The end-to-end fixtures of tests/cogs, for this directory too.
 fake_discord = fake_fixtures.fake_discord
@@ -34,12 +35,12 @@ MAX_QUEUE = 20
 
 
 def outcomes(fake: FakeDiscord, request_ids: list[int]) -> dict[int, list[SentMessage]]:
-    """Outcome messages (a painting or a sentence, not a status line) per request id."""
-    found: dict[int, list[SentMessage]] = {rid: [] for rid in request_ids}
-    for message in fake.messages_created:
-        if message.reply_to in found and not STATUS.match(message.content or ""):
-            found[message.reply_to].append(message)
-    return found
+    """Outcome messages (a painting or a sentence, not a status line) per request id: replies,
+    and refusals folded into one message naming their users while the channel's budget is
+    short (tests/features/stylize/answers.py)."""
+    asked = [Asked(rid, int(fake.message(rid)["author"]["id"]),
+                   int(fake.message(rid)["channel_id"])) for rid in request_ids]
+    return answers(fake.messages_created, asked)
 
 
 async def all_answered(fake: FakeDiscord, request_ids: list[int], timeout: float) -> float:
@@ -132,8 +133,8 @@ async def test_burst_of_200_requests_from_50_users(fake_discord, make_bot, setti
             counts["image"] += 1
             painted_for.add(int(request["author"]["id"]))
         else:
-            assert message.content in (FULL, BUSY), message.content
-            counts["full" if message.content == FULL else "busy"] += 1
+            assert sentence(message.content or "") in (FULL, BUSY), message.content
+            counts["full" if sentence(message.content or "") == FULL else "busy"] += 1
     admitted = 1 + MAX_QUEUE  # one painting, MAX_QUEUE waiting
     assert len(painted_for) == counts["image"] == admitted, counts
     busy = sum(1 for r in requests if int(r["author"]["id"]) in painted_for) - admitted

@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discordio.outbox import Outboxes
 from bot.discordio.typing import SharedTyping
 from bot.errors import EngineError, StylebotError
 from bot.features.stylize.animated import AnimatedJobs
@@ -83,7 +84,9 @@ class Stylize(commands.Cog):
         self.inputs = InputPlanner(bot)
         self.journal = Journal(bot.store)
         self.typing = SharedTyping()  # one indicator per channel, shared by its requests
-        self.restarts = Restarts(bot, self.journal, self.inputs, self.typing, self.serve_again)
+        self.outboxes = Outboxes(bot.rate_limits)  # one per channel: paintings go first
+        self.restarts = Restarts(bot, self.journal, self.inputs, self.typing, self.serve_again,
+                                 outboxes=self.outboxes)
         self.animations = AnimatedJobs(bot, self.journal, self._view)
 
     async def cog_load(self) -> None:
@@ -102,7 +105,7 @@ class Stylize(commands.Cog):
                       brief="Paint a photo in the style of an artwork.")
     async def stylize_command(self, ctx: commands.Context[StyleBot], *, words: str = "") -> None:
         limit = self._upload_limit(ctx.filesize_limit)
-        replier = MessageReplier(ctx.message, limit, self.typing)
+        replier = MessageReplier(ctx.message, limit, self.typing, self.outboxes.of(ctx.channel))
         address = message_address(ctx.message, limit)
         await self.serve_new(replier, self.inputs.from_message(ctx.message, words, address))
 
@@ -228,6 +231,7 @@ class Stylize(commands.Cog):
                 if not patient:
                     raise
                 await asyncio.sleep(getattr(exc, "retry_after", ADMISSION_RETRY))
+        replier.accepted()
         async with replier.typing():
             painted: Painted = await job.result()
             # Outside the job: the queue's worker is free and the next painting already runs.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discordio.budget import ChannelBudget
+from bot.discordio.outbox import ChannelOutbox
 from bot.discordio.typing import SharedTyping
 from bot.features.stylize.journal import Recipe
 
@@ -41,6 +44,9 @@ class Replier(abc.ABC):
     async def done(self) -> None:  # noqa: B027 (optional: only a status line needs removing)
         """Remove any status line left over."""
 
+    def accepted(self) -> None:  # noqa: B027 (optional: only a channel's outbox counts them)
+        """The job was queued: its painting will follow."""
+
     def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
         """A typing indicator while the job runs, where that makes sense."""
         return contextlib.nullcontext()
@@ -55,47 +61,103 @@ async def tell(replier: Replier, text: str) -> None:
 
 
 class MessageReplier(Replier):
-    """Replies to a `!stylize` message; the queue position is its own, edited message."""
+    """Replies to a `!stylize` message through its channel's outbox: the painting goes before
+    any chatter, a refusal is folded with equal ones waiting in the channel, and the queue
+    position is one message of its own, created only when the channel's budget can spare it,
+    showing the newest position (edited in place) and removed once the painting is posted."""
 
     def __init__(self, message: discord.Message, filesize_limit: int,
-                 typing: SharedTyping | None = None) -> None:
+                 typing: SharedTyping | None = None, outbox: ChannelOutbox | None = None) -> None:
         self._message = message
         self._typing = typing or SharedTyping()
+        self._outbox = outbox or ChannelOutbox(message.channel, ChannelBudget())
         self._status: discord.Message | None = None
+        self._creating = False  # the status line waits in the outbox or is on its way
+        self._editing = False
+        self._shown = ""  # the status text Discord shows (or is being sent)
+        self._wanted = ""  # the newest status text
+        self._owing = False
         self._finished = False
         self.filesize_limit = filesize_limit
         self.user_id = message.author.id
         self.guild_id = message.guild.id if message.guild else None
 
+    def accepted(self) -> None:
+        if not self._owing:
+            self._owing = True
+            self._outbox.owe()
+
+    def _settle(self) -> None:
+        if self._owing:
+            self._owing = False
+            self._outbox.settle()
+
     async def status(self, text: str) -> None:
         if self._finished:
             return
+        self._wanted = text
+        if self._status is not None:
+            await self._show_newest()
+        elif not self._creating:  # else the line on its way shows the newest text
+            await self._create_status()
+
+    async def _create_status(self) -> None:
+        self._creating = True
         try:
-            if self._status is None:
-                self._status = await self._message.reply(
-                    text, mention_author=False, allowed_mentions=REPLY_MENTIONS
-                )
-                if self._finished:  # the result was posted while this line was on its way
-                    await self.done()
-            else:
+            sent = await self._outbox.status(self, self._post_status)
+        except discord.HTTPException:
+            log.warning("could not show a status line", exc_info=True)
+            return
+        finally:
+            self._creating = False
+        if sent is None:
+            return  # no longer needed: the outcome came first
+        self._status = sent
+        if self._finished:  # the result was posted while this line was on its way
+            await self.done()
+        else:
+            await self._show_newest()
+
+    async def _post_status(self) -> discord.Message:
+        self._shown = self._wanted
+        return await self._message.reply(self._shown, mention_author=False,
+                                         allowed_mentions=REPLY_MENTIONS)
+
+    async def _show_newest(self) -> None:
+        """Edit the line to the newest text, one edit at a time; texts overtaken are skipped."""
+        if self._editing:
+            return
+        self._editing = True
+        try:
+            while (self._status is not None and not self._finished
+                   and self._shown != self._wanted):
+                text = self._wanted
                 await self._status.edit(content=text)
+                self._shown = text
         except discord.HTTPException:
             if not self._finished:  # else the result deleted the line under an in-flight edit
                 log.warning("could not show a status line", exc_info=True)
+        finally:
+            self._editing = False
 
     async def result(self, text: str, file: discord.File, view: discord.ui.View) -> int:
-        sent = await self._message.reply(
-            text, file=file, view=view, mention_author=True, allowed_mentions=REPLY_MENTIONS
-        )
+        self._settle()
+        self._outbox.drop_status(self)
+        sent: discord.Message = await self._outbox.painting(functools.partial(
+            self._message.reply, text, file=file, view=view, mention_author=True,
+            allowed_mentions=REPLY_MENTIONS))
         await self.done()
         return sent.id
 
     async def error(self, text: str) -> None:
+        self._settle()
         await self.done()
-        await self._message.reply(text, mention_author=True, allowed_mentions=REPLY_MENTIONS)
+        await self._outbox.notice(self.user_id, text, functools.partial(
+            self._message.reply, text, mention_author=True, allowed_mentions=REPLY_MENTIONS))
 
     async def done(self) -> None:
         self._finished = True
+        self._outbox.drop_status(self)
         status, self._status = self._status, None
         if status is not None:
             with contextlib.suppress(discord.HTTPException):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discordio.outbox import Outboxes
 from bot.discordio.typing import SharedTyping
 from bot.features.stylize.inputs import InputPlanner
 from bot.features.stylize.journal import MAX_RERUNS, Journal, Recipe
@@ -39,8 +40,10 @@ class Restarts:
     is connected: each user's in order (the per-user limit), users at once."""
 
     def __init__(self, bot: StyleBot, journal: Journal, inputs: InputPlanner,
-                 typing: SharedTyping, serve_again: ServeAgain) -> None:
+                 typing: SharedTyping, serve_again: ServeAgain, *,
+                 outboxes: Outboxes | None = None) -> None:
         self.bot = bot
+        self._outboxes = outboxes
         self._journal = journal
         self._inputs = inputs
         self._typing = typing
@@ -96,4 +99,5 @@ class Restarts:
             message = await channel_of(self.bot, recipe).fetch_message(recipe.message_id)
         except (discord.NotFound, discord.Forbidden):
             return None
-        return MessageReplier(message, recipe.upload_limit, self._typing)
+        outbox = self._outboxes.of(message.channel) if self._outboxes else None
+        return MessageReplier(message, recipe.upload_limit, self._typing, outbox)
