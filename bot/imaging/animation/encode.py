@@ -41,6 +41,12 @@ _GIF_MIN_CENTISECONDS = 2
 _WEBP_QUALITY = 80
 #: libwebp's effort, 0-6: 2 takes half the time of 4 for files ~4 % larger.
 _WEBP_METHOD = 2
+#: libwebp's animation encoder by default tries every 3rd-5th frame also as a whole key frame
+#: (kmin 3, kmax 5) and keeps the smaller: on a steadied clip, whose frames differ only where
+#: something moved, that is 3x the encoding time for a file 4x larger (480x270, 72 frames:
+#: 654 -> 157 KiB, PSNR 31.2 -> 31.1 dB). 0 turns key frames off: each frame is the rectangle
+#: that changed. A looping clip of a few seconds needs no seek points.
+_WEBP_KEY_FRAMES_EVERY = 0
 _MP4_CRF = 20
 _MP4_PRESET = "veryfast"
 
@@ -127,6 +133,7 @@ def _webp(clip: PaintedClip) -> bytes:
         buffer, "WEBP", save_all=True, append_images=images[1:],
         duration=rounded_durations(clip.durations, 1.0),
         loop=1 if clip.loop is None else clip.loop, quality=_WEBP_QUALITY, method=_WEBP_METHOD,
+        kmax=_WEBP_KEY_FRAMES_EVERY,
     )
     return buffer.getvalue()
 
