@@ -98,8 +98,13 @@ def shared_palette(frames: Sequence[np.ndarray], colours: int = 256) -> Image.Im
 
 
 def dither_pattern(height: int, width: int) -> np.ndarray:
-    """The ordered-dither offsets for a frame of this size (HxWx1 float32)."""
-    tiles = np.tile(_DITHER, (-(-height // 8), -(-width // 8)))
+    """The ordered-dither offsets for a frame of this size (HxWx1 int16).
+
+    The offsets are whole levels, rounded down: a whole pixel plus a fractional offset,
+    truncated to uint8, is the pixel plus the offset rounded down, so integer sums give the
+    same bytes as float32 ones without converting every frame to float.
+    """
+    tiles = np.tile(np.floor(_DITHER).astype(np.int16), (-(-height // 8), -(-width // 8)))
     return np.ascontiguousarray(tiles[:height, :width, np.newaxis])
 
 
@@ -109,7 +114,7 @@ def to_palette(
     """Map an RGB frame to `palette` with ordered (Bayer) dithering."""
     if pattern is None:
         pattern = dither_pattern(*pixels.shape[:2])
-    dithered = np.clip(pixels.astype(np.float32) + pattern, 0, 255).astype(np.uint8)
+    dithered = np.clip(pixels + pattern, 0, 255).astype(np.uint8)
     return Image.fromarray(dithered).quantize(palette=palette, dither=Image.Dither.NONE)
 
 
