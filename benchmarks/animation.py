@@ -4,7 +4,9 @@
 
 - speed: a 480x270, 72-frame clip (MP4 and GIF in; GIF and MP4 out), all-in (decode, paint,
   steady, encode) against the engine alone painting the same frames already in memory with the
-  same precomputed vector; the overhead is all-in / engine-alone - 1 (target <= 15 %).
+  same precomputed vector; the overhead is all-in / engine-alone - 1 (target <= 15 %), as wall
+  time, CPU-seconds and in-run (time outside the engine's calls / time in them); each pair in
+  turn on one thread and with the helper thread that decodes and steadies beside the engine.
 - rss: peak RSS of a fresh process painting 120 frames at 512 px (MP4 in, GIF and MP4 out).
 - flicker: a clip with a still background and a moving square: mean |difference| between
   consecutive frames in the still area, for the input, frames painted independently, and with
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +38,7 @@ from bot.pipeline import StylizeOptions, style_from_file
 from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
 
 SECTIONS = ("speed", "rss", "flicker")
+ALONE = "engine alone (72 frames in memory)"
 LIMITS = ImageLimits()
 OPTIONS = StylizeOptions(max_side=512)
 
@@ -86,6 +90,12 @@ class TimedEngine:
         return self.engine.stylize(content, styles, strength)
 
 
+def _cpu_seconds() -> float:
+    """CPU-seconds of this process, all threads."""
+    times = os.times()
+    return times.user + times.system
+
+
 def speed(engine: LiteEngine, reps: int) -> None:
     frames = moving_frames(72, (480, 270), step=5)
     inputs = {"MP4": video(frames, "mp4", fps=24),
@@ -94,41 +104,54 @@ def speed(engine: LiteEngine, reps: int) -> None:
     pictures = [Image.fromarray(f.pixels) for f in animation_of(inputs["MP4"]).frames()]
     vector = engine.job_vector(styles, 1.0, pictures[0])
     shares: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    sizes: dict[str, int] = {}
 
     def engine_alone() -> None:
+        start = _cpu_seconds()
         for picture in pictures:
             engine.stylize_with_vector(picture, vector)
+        cpu.setdefault(ALONE, []).append(_cpu_seconds() - start)
 
-    def all_in(name: str, source: str, out: str, steady: bool = True) -> Callable[[], None]:
+    def all_in(name: str, source: str, out: str, steady: bool, overlap: bool
+               ) -> Callable[[], None]:
         def run() -> None:
             timed = TimedEngine(engine)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), _cpu_seconds()
             result = paint_animation(timed, animation_of(inputs[source]), styles, OPTIONS,
-                                     steady=steady)
-            result.encode(out)
+                                     steady=steady, overlap=overlap)
+            sizes[name] = len(result.encode(out))
             wall = time.perf_counter() - start
             shares.setdefault(name, []).append(wall / timed.seconds - 1)
+            cpu.setdefault(name, []).append(_cpu_seconds() - start_cpu)
         return run
 
-    cases = {"engine alone (72 frames in memory)": engine_alone}
-    for name, source, out, steady in (
+    cases = {ALONE: engine_alone}
+    for pair, source, out, steady in (
         ("MP4 -> MP4", "MP4", "MP4", True), ("MP4 -> MP4, not steadied", "MP4", "MP4", False),
         ("MP4 -> GIF", "MP4", "GIF", True), ("GIF -> GIF", "GIF", "GIF", True),
         ("GIF -> WebP", "GIF", "WEBP", True),
     ):
-        cases[name] = all_in(name, source, out, steady)
+        for overlap in (False, True):
+            name = f"{pair}{', helper thread' if overlap else ', in turn'}"
+            cases[name] = all_in(name, source, out, steady, overlap)
     runs = interleaved(cases, reps)
-    base = runs["engine alone (72 frames in memory)"]
-    print(f"speed: 480x270, 72 frames, {STYLE}, median of {reps} ({load()})")
-    print("  overhead = all-in / engine alone - 1, paired run by run; in-run = time outside the "
-          "engine's calls / time in them, within the same run")
+    base = runs[ALONE]
+    print(f"speed: 480x270, 72 frames, {STYLE}, {reps} interleaved rounds ({load()})")
+    print("  wall = all-in / engine alone - 1, median over rounds of back-to-back runs; "
+          "cpu = the same for the process's CPU-seconds;\n  in-run = wall time outside the "
+          "engine's calls / time in them, within one run (with the helper thread the engine's "
+          "calls run beside it, so wall is the figure)")
     for name, result in runs.items():
         fps = 72 / result.median()
         extra = ""
         if result is not base:
-            extra = (f"  overhead {paired_ratio(result, base) - 1:+6.1%}, "
-                     f"in-run {statistics.median(shares[name]):+6.1%}")
-        print(f"  {name:36} {result.median():6.2f} s  {fps:5.1f} frames/s{extra}")
+            cpu_ratio = statistics.median(
+                a / b for a, b in zip(cpu[name], cpu[ALONE], strict=True)) - 1
+            extra = (f"  wall {paired_ratio(result, base) - 1:+6.1%}, cpu {cpu_ratio:+6.1%}, "
+                     f"in-run {statistics.median(shares[name]):+6.1%}, "
+                     f"{sizes[name] / 1024:5.0f} KiB")
+        print(f"  {name:38} {result.median():6.2f} s  {fps:5.1f} frames/s{extra}")
 
 
 RSS_CHILD = r"""
@@ -205,6 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one run per case")
+    parser.add_argument("--reps", type=int, default=3, help="interleaved rounds (speed)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args()
     print(cpu_line())
@@ -212,7 +236,7 @@ def main() -> None:
         cache = Path(folder)
         engine = make_engine(cache)
         if "speed" in args.only:
-            speed(engine, 1 if args.quick else 3)
+            speed(engine, 1 if args.quick else args.reps)
         if "rss" in args.only:
             rss(cache)
         if "flicker" in args.only:

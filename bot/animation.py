@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -12,6 +14,7 @@ from bot.engine import Engine, WeightedStyle
 from bot.imaging.animation import (
     Animation,
     FittedAnimation,
+    Frame,
     PaintedClip,
     Steadier,
     encode_animation,
@@ -19,6 +22,7 @@ from bot.imaging.animation import (
 )
 from bot.pipeline import StylizeOptions, frame_painter
 
+T = TypeVar("T")
 #: progress(frames painted so far, frames expected in all)
 Progress = Callable[[int, int], None]
 
@@ -53,6 +57,21 @@ class AnimationResult:
         return encode_to_fit(self.clip, max_bytes)
 
 
+class InPlace:
+    """An executor that runs each task at once on the calling thread (no overlap)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: object) -> Future[T]:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # handed over, as a thread's future would
+            done.set_exception(exc)
+        return done
+
+    def shutdown(self) -> None:
+        pass
+
+
 def paint_animation(
     engine: Engine,
     animation: Animation,
@@ -61,29 +80,57 @@ def paint_animation(
     *,
     progress: Progress | None = None,
     steady: bool = True,
+    overlap: bool = True,
 ) -> AnimationResult:
     """Paint every frame `animation` gives (already trimmed, paced and capped in size).
 
     The style vector is computed once and every frame has one size, so one compiled shape
     serves the whole clip. With `steady`, areas whose input did not change keep their painting
-    (see Steadier). Frames are decoded one at a time; the painted ones are kept for encoding.
+    (see Steadier). While the engine paints a frame, one helper thread steadies the frame
+    before and decodes the next one (decoding and steadying are C code that lets go of the
+    GIL), so at most two frames are decoded ahead; the painted ones are kept for encoding.
+    `overlap=False` does all of it in turn on the calling thread (for the benchmark).
     Raises ImageError (one sentence) if the input turns out damaged part-way.
     """
     clip = PaintedClip(loop=animation.loop)
     steadier = Steadier() if steady else None
     paint: Callable[[Image.Image], Image.Image] | None = None
     expected = animation.expected_frames()
-    for frame in animation.frames():
-        image = Image.fromarray(frame.pixels)
-        if paint is None:
-            paint = frame_painter(engine, styles, options, image)
-        painted = np.asarray(paint(image), dtype=np.uint8)
+    frames = animation.frames()
+
+    def decode() -> tuple[Frame, Image.Image] | None:
+        frame = next(frames, None)
+        return None if frame is None else (frame, Image.fromarray(frame.pixels))
+
+    def keep(frame: Frame, painted: np.ndarray) -> None:
         if steadier is not None:
             painted = steadier(frame.pixels, painted)
         clip.append(painted, frame.duration)
-        if progress is not None:
-            expected = max(expected, len(clip))
-            progress(len(clip), expected)
+
+    helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
+    kept: list[Future[None]] = []
+    try:
+        upcoming = helper.submit(decode)
+        painted_count = 0
+        while (decoded := upcoming.result()) is not None:
+            frame, image = decoded
+            upcoming = helper.submit(decode)  # the next frame, while this one is painted
+            if paint is None:
+                paint = frame_painter(engine, styles, options, image)
+            painted = np.asarray(paint(image), dtype=np.uint8)
+            kept.append(helper.submit(keep, frame, painted))
+            if len(kept) > 1:
+                kept.pop(0).result()  # raises what steadying the frame before raised
+            painted_count += 1
+            if progress is not None:
+                expected = max(expected, painted_count)
+                progress(painted_count, expected)
+        for pending in kept:
+            pending.result()
+    finally:
+        # the helper alone ever runs the frames' generator: it closes it too (closing the file)
+        helper.submit(frames.close).result()
+        helper.shutdown()
     if progress is not None and expected != len(clip):
         progress(len(clip), len(clip))
     return AnimationResult(clip, animation.kind, animation.total_frames, animation.note())

@@ -8,6 +8,7 @@ from PIL import Image
 
 from bot.animation import paint_animation
 from bot.engine import WeightedStyle
+from bot.errors import ImageError
 from bot.imaging import ImageLimits, keep_colours
 from bot.imaging.animation import AnimationLimits, flicker, open_animation
 from bot.pipeline import StylizeOptions, stylize
@@ -181,3 +182,56 @@ def test_an_engine_without_style_vectors_paints_each_frame(hub_engine, styles):
     for source, painted in zip(input_frames(data), result.clip.frames, strict=True):
         expected = stylize(hub_engine, source, [styles["great-wave"]], options)
         assert np.array_equal(painted, np.asarray(expected))
+
+
+def test_painting_with_the_helper_thread_gives_the_frames_of_painting_in_turn(lite_engine, styles):
+    data = video(moving_frames(8, (128, 96), step=6), "mp4", fps=10)
+    style = [styles["starry-night"]]
+    overlapped = paint_animation(lite_engine, opened(data), style, OPTIONS)
+    in_turn = paint_animation(lite_engine, opened(data), style, OPTIONS, overlap=False)
+    assert overlapped.frames == in_turn.frames == 8
+    assert overlapped.clip.durations == in_turn.clip.durations
+    for mine, reference in zip(overlapped.clip.frames, in_turn.clip.frames, strict=True):
+        assert np.array_equal(mine, reference)
+
+
+class FailingEngine:
+    """The lite engine, failing on the third frame it paints."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.painted = engine, 0
+        self.name, self.supports_style_vectors = engine.name, True
+
+    def job_vector(self, styles, strength=1.0, content=None):
+        return self.engine.job_vector(styles, strength, content)
+
+    def stylize_with_vector(self, content, vector, strength=1.0):
+        self.painted += 1
+        if self.painted == 3:
+            raise RuntimeError("the engine failed")
+        return self.engine.stylize_with_vector(content, vector, strength)
+
+    def stylize(self, content, styles, strength=1.0):
+        return self.engine.stylize(content, styles, strength)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_failure_part_way_stops_decoding_and_closes_the_input(lite_engine, styles, overlap):
+    import threading
+
+    animation = opened(gif(10))
+    closed = []
+    animation._closer = lambda: closed.append(threading.current_thread().name)
+    with pytest.raises(RuntimeError, match="the engine failed"):
+        paint_animation(FailingEngine(lite_engine), animation, [styles["starry-night"]],
+                        OPTIONS, overlap=overlap)
+    assert len(closed) == 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("stylebot-frames")]
+
+
+def test_a_damaged_frame_part_way_is_one_sentence_with_the_helper_thread(lite_engine, styles):
+    data = gif(10)
+    cut = data[: len(data) * 2 // 3]  # the GIF ends in the middle of a frame
+    animation = opened(cut)
+    with pytest.raises(ImageError, match=r"^The photo is damaged or incomplete\.$"):
+        paint_animation(lite_engine, animation, [styles["starry-night"]], OPTIONS)

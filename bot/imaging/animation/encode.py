@@ -41,6 +41,12 @@ _GIF_MIN_CENTISECONDS = 2
 _WEBP_QUALITY = 80
 #: libwebp's effort, 0-6: 2 takes half the time of 4 for files ~4 % larger.
 _WEBP_METHOD = 2
+#: libwebp's animation encoder by default tries every 3rd-5th frame also as a whole key frame
+#: (kmin 3, kmax 5) and keeps the smaller: on a steadied clip, whose frames differ only where
+#: something moved, that is 3x the encoding time for a file 4x larger (480x270, 72 frames:
+#: 654 -> 157 KiB, PSNR 31.2 -> 31.1 dB). 0 turns key frames off: each frame is the rectangle
+#: that changed. A looping clip of a few seconds needs no seek points.
+_WEBP_KEY_FRAMES_EVERY = 0
 _MP4_CRF = 20
 _MP4_PRESET = "veryfast"
 
@@ -92,8 +98,13 @@ def shared_palette(frames: Sequence[np.ndarray], colours: int = 256) -> Image.Im
 
 
 def dither_pattern(height: int, width: int) -> np.ndarray:
-    """The ordered-dither offsets for a frame of this size (HxWx1 float32)."""
-    tiles = np.tile(_DITHER, (-(-height // 8), -(-width // 8)))
+    """The ordered-dither offsets for a frame of this size (HxWx1 int16).
+
+    The offsets are whole levels, rounded down: a whole pixel plus a fractional offset,
+    truncated to uint8, is the pixel plus the offset rounded down, so integer sums give the
+    same bytes as float32 ones without converting every frame to float.
+    """
+    tiles = np.tile(np.floor(_DITHER).astype(np.int16), (-(-height // 8), -(-width // 8)))
     return np.ascontiguousarray(tiles[:height, :width, np.newaxis])
 
 
@@ -103,7 +114,7 @@ def to_palette(
     """Map an RGB frame to `palette` with ordered (Bayer) dithering."""
     if pattern is None:
         pattern = dither_pattern(*pixels.shape[:2])
-    dithered = np.clip(pixels.astype(np.float32) + pattern, 0, 255).astype(np.uint8)
+    dithered = np.clip(pixels + pattern, 0, 255).astype(np.uint8)
     return Image.fromarray(dithered).quantize(palette=palette, dither=Image.Dither.NONE)
 
 
@@ -127,6 +138,7 @@ def _webp(clip: PaintedClip) -> bytes:
         buffer, "WEBP", save_all=True, append_images=images[1:],
         duration=rounded_durations(clip.durations, 1.0),
         loop=1 if clip.loop is None else clip.loop, quality=_WEBP_QUALITY, method=_WEBP_METHOD,
+        kmax=_WEBP_KEY_FRAMES_EVERY,
     )
     return buffer.getvalue()
 

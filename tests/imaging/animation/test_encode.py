@@ -100,3 +100,39 @@ def test_frame_rate_is_found_only_when_durations_are_even():
 def test_an_unknown_format_is_a_programming_error():
     with pytest.raises(ValueError):
         encode_animation(clip(2), "AVI")
+
+
+def test_the_integer_dither_gives_the_bytes_of_the_float_one():
+    from bot.imaging.animation.encode import _DITHER, dither_pattern
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    pixels[0, :] = 0
+    pixels[1, :] = 255  # both ends, where the sums are clipped
+    fractional = np.tile(_DITHER, (5, 7))[:37, :53, np.newaxis]
+    reference = np.clip(pixels.astype(np.float32) + fractional, 0, 255).astype(np.uint8)
+    whole = np.clip(pixels + dither_pattern(37, 53), 0, 255).astype(np.uint8)
+    assert np.array_equal(whole, reference)
+
+
+def webp_frame_sizes(data: bytes) -> list[tuple[int, int]]:
+    """Width and height of each ANMF frame of an animated WebP, read from its chunks."""
+    sizes, offset = [], 12
+    while offset + 8 <= len(data):
+        name, length = data[offset:offset + 4], int.from_bytes(data[offset + 4:offset + 8],
+                                                                "little")
+        if name == b"ANMF":
+            payload = data[offset + 8:offset + 20]
+            width = int.from_bytes(payload[6:9], "little") + 1
+            height = int.from_bytes(payload[9:12], "little") + 1
+            sizes.append((width, height))
+        offset += 8 + length + (length & 1)
+    return sizes
+
+
+def test_webp_frames_after_the_first_are_only_the_area_that_changed():
+    source = PaintedClip(moving_frames(12, (192, 128), step=4), [40.0] * 12, 0)
+    sizes = webp_frame_sizes(encode_animation(source, "WEBP"))
+    assert len(sizes) == 12 and sizes[0] == (192, 128)
+    # the square (32 px) moved 4 px: no frame is encoded whole again as a key frame
+    assert all(width * height < 192 * 128 / 4 for width, height in sizes[1:])
