@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.imaging.animation.clips import long_gif, moving_frames, pillow_animation, video
+from tests.imaging.animation.clips import (
+    audio_only,
+    long_gif,
+    moving_frames,
+    pillow_animation,
+    video,
+)
 from tests.service.http import post
 
 SIZE = (96, 64)
@@ -127,6 +134,10 @@ async def test_png_still_gives_a_gifs_first_frame_as_before(service, http, frame
      400, "The photo is damaged or incomplete."),
     ("cut.mp4", lambda f: video(f, "mp4", faststart=True)[:1500], [],
      400, "The video is damaged or incomplete."),
+    ("sound.mp4", lambda f: audio_only(), [],
+     400, "The video has no picture to paint (only sound)."),
+    ("screen.gif", lambda f: _screen(pillow_animation(f, "GIF"), 30_000), [],
+     413, "The photo has too many pixels to process safely."),
     ("clip.mp4", lambda f: video(f, "mp4"), [("format", "png", None)],
      400, "A video is painted as gif, mp4 or webp, not png."),
     ("photo.png", lambda f: _png(f[0]), [("format", "mp4", None)],
@@ -136,7 +147,8 @@ async def test_png_still_gives_a_gifs_first_frame_as_before(service, http, frame
     ("clip.gif", lambda f: pillow_animation(f, "GIF"),
      [("format", "gif", None), ("max_bytes", "100000", None)],
      400, "Send either format or max_bytes: max_bytes picks the format that fits."),
-], ids=["cut-gif", "cut-mp4", "video-as-png", "still-as-mp4", "unknown-format", "both"])
+], ids=["cut-gif", "cut-mp4", "sound-only", "huge-screen", "video-as-png", "still-as-mp4",
+        "unknown-format", "both"])
 async def test_bad_animations_get_the_clis_sentence(service, http, frames, name, content, fields,
                                                     status, sentence):
     answer = await post(http, service.url, clip(name, content(frames)), UDNIE, *fields)
@@ -148,3 +160,8 @@ def _png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _screen(gif: bytes, side: int) -> bytes:
+    """The GIF with a logical screen claiming side x side."""
+    return gif[:6] + struct.pack("<HH", side, side) + gif[10:]
