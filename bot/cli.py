@@ -1,4 +1,4 @@
-"""The `stylebot` command: stylize, presets, download and run."""
+"""The `stylebot` command: stylize, presets, download, run and serve."""
 
 from __future__ import annotations
 
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="copy the files found in the mirror into the cache too, so that "
                           "the cache alone holds everything (the Docker image's build does)")
     add_command("run", "run the Discord bot")
+    from bot.commands.serve import add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -95,7 +98,7 @@ def _first_line(exc: BaseException) -> str:
 def _dispatch(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
-    settings = load_settings(args.config)
+    settings = load_settings(getattr(args, "serve_config", None) or args.config)
     if args.command == "stylize":
         from bot.commands.stylize import run_stylize
 
@@ -108,6 +111,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.commands.download import run_download
 
         return run_download(settings, into_cache=args.into_cache)
+    if args.command == "serve":
+        from bot.commands.serve import run_serve
+
+        return run_serve(settings, args)
     from bot.commands.run import run_bot
 
     return run_bot(settings, args.config)

@@ -18,7 +18,7 @@ import sys
 import textwrap
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,14 @@ def _seconds(*, positive: bool = False) -> _Rule:
     return _Rule(
         what,
         lambda v: type(v) in (int, float) and math.isfinite(v) and (v > 0 if positive else v >= 0),
+        float,
+    )
+
+
+def _number(low: float) -> _Rule:
+    return _Rule(
+        f"a number of at least {low:g}",
+        lambda v: type(v) in (int, float) and math.isfinite(v) and v >= low,
         float,
     )
 
@@ -325,6 +333,65 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """The painting service (`stylebot serve`, Ray Serve); the embedded bot ignores these."""
+
+    address: str = _setting(
+        "",
+        _text(),
+        'Ray cluster to join: "auto" (the one started on this machine by `ray start`) or '
+        '"HOST:6379"; empty = start a local Ray instance.',
+    )
+    host: str = _setting(
+        "127.0.0.1",
+        _text(nonempty=True),
+        'Address the HTTP API listens on; "0.0.0.0" to accept other machines (a bot elsewhere).',
+    )
+    port: int = _setting(8000, _int(1, 65535), "Port of the HTTP API.")
+    proxy_location: str = _setting(
+        "HeadOnly",
+        _choice("HeadOnly", "EveryNode"),
+        'Where Ray Serve runs HTTP proxies: "HeadOnly" (one URL for the bot) or "EveryNode" '
+        "(behind your own load balancer).",
+    )
+    replicas: int = _setting(
+        1, _int(1), "Painter replicas (each loads the engine once); ignored when autoscaling."
+    )
+    num_cpus: int = _setting(
+        1, _int(1), "CPUs reserved per painter replica, which are also its engine's threads."
+    )
+    num_gpus: float = _setting(
+        0.0, _number(0), "GPUs per painter replica (for the hub engine on GPU nodes); 0 = none."
+    )
+    max_ongoing_requests: int = _setting(
+        1, _int(1), "Paintings one replica works on at once; 1 for a CPU-bound painter."
+    )
+    max_queued_requests: int = _setting(
+        20,
+        _int(1),
+        "Paintings that may wait for a replica (per HTTP ingress replica); beyond that the "
+        "service answers 503 with Retry-After.",
+    )
+    retry_after: float = _setting(
+        5.0, _seconds(), "Seconds a client is told to wait (Retry-After) when the queue is full."
+    )
+    min_replicas: int = _setting(
+        1, _int(0), "Fewest painter replicas when autoscaling (max_replicas > 0)."
+    )
+    max_replicas: int = _setting(
+        0, _int(0), "Most painter replicas when autoscaling; 0 = no autoscaling, `replicas` fixed."
+    )
+    target_ongoing_requests: float = _setting(
+        1.0,
+        _number(0.1),
+        "Autoscaling aims at this many running plus waiting paintings per replica.",
+    )
+    ingress_replicas: int = _setting(
+        1, _int(1), "HTTP ingress replicas (they parse forms and queue paintings; no engine)."
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -332,6 +399,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def image_limits(self) -> ImageLimits:
         from bot.imaging.limits import ImageLimits
@@ -387,6 +455,26 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         side = limits["default_output_side"]
         _convert("limits.default_output_side", _int(MIN_OUTPUT_SIDE, largest), side, base)
     return Settings(**{name: cls(**values[name]) for name, cls in _SECTIONS.items()})
+
+
+def override(
+    settings: Settings,
+    section: str,
+    values: Mapping[str, Any],
+    *,
+    label: Callable[[str], str] | None = None,
+) -> Settings:
+    """Settings with some keys of one section replaced (e.g. from the command line), each
+    checked by its declared rule; label(key) names it in the error (default section.key)."""
+    rules = _RULES[section]
+    checked = {}
+    for key, value in values.items():
+        if key not in rules:
+            raise ConfigError(f"Unknown setting {section}.{key}.")
+        name = label(key) if label else f"{section}.{key}"
+        checked[key] = _convert(name, rules[key], value, Path.cwd())
+    changed = replace(getattr(settings, section), **checked)
+    return replace(settings, **{section: changed})
 
 
 def check_permissions(path: str | Path) -> str | None:

@@ -1,0 +1,266 @@
+"""The painting service on Ray Serve: throughput with 1 vs 2 replicas, added latency, memory.
+
+Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N]
+
+One local Ray instance on loopback with two apps deployed side by side (Ray is told of 3 CPUs
+so both fit; only one app works at a time, so each painter still has a core of its own):
+`/one` with 1 painter replica of 1 thread, `/two` with 2 replicas of 1 thread. Bursts of
+1024x768 paintings (preset style, PNG) are sent to each in turn, interleaved, with twice as
+many requests in flight as replicas. Then the added latency of one painting through the
+service against the same painting in this process (decode, paint, encode on a 1-thread lite
+engine), and the resident memory of one replica and of all of Ray's processes at rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from benchmarks.common import QUIET, jpeg_bytes, load, mirror, wait_quiet
+from bot.config import load_settings, override
+
+STYLE = "starry-night"
+SIZE = (1024, 768)
+
+
+def cpu_line() -> str:
+    """lscpu's model name and the vector flags that decide OpenVINO's precision."""
+    text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                  if line.startswith("Model name")), "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("Flags")), [])
+    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    return f"{model}; flags: {' '.join(wanted) or 'none of avx2/avx512/amx'}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def settings(cache: Path, replicas: int):
+    base = load_settings(env={})
+    base = override(base, "paths", {"mirror": str(mirror()), "cache_dir": str(cache)})
+    return override(
+        base, "service", {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64}
+    )
+
+
+async def paint(http: aiohttp.ClientSession, url: str, photo: bytes) -> tuple[float, float]:
+    """One painting through the service: (round-trip seconds, the replica's own seconds)."""
+    form = aiohttp.FormData()
+    form.add_field("content", photo, filename="photo.jpg")
+    form.add_field("style", STYLE)
+    start = time.perf_counter()
+    async with http.post(f"{url}/v1/stylize", data=form) as response:
+        await response.read()
+        if response.status != 200:
+            raise SystemExit(f"the service answered {response.status}")
+        return time.perf_counter() - start, float(response.headers["X-Stylebot-Seconds"])
+
+
+@dataclass
+class Burst:
+    """One burst: paintings per second, the cores other processes kept busy meanwhile, and
+    the CPU seconds this service (all its Ray processes and this client) spent per painting."""
+
+    rate: float
+    foreign: float
+    cpu_per_painting: float
+
+
+def busy_seconds() -> float:
+    """CPU seconds all processes of the machine have spent busy (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds(processes: list[psutil.Process]) -> float:
+    """CPU seconds of this process and of the session's Ray processes."""
+    total = sum(os.times()[:2])
+    for process in processes:
+        try:
+            total += sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
+                in_flight: int, session_dir: str, patience: float) -> Burst:
+    """`count` paintings with `in_flight` requests at a time, after waiting for a quiet machine."""
+    wait_quiet(patience)
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one() -> None:
+        async with gate:
+            await paint(http, url, photo)
+
+    processes = ray_processes(session_dir)
+    busy, own, start = busy_seconds(), own_seconds(processes), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    wall = time.perf_counter() - start
+    used = own_seconds(processes) - own
+    foreign = max(0.0, (busy_seconds() - busy - used) / wall)
+    return Burst(count / wall, foreign, used / count)
+
+
+async def in_process_painter(cache: Path):
+    """The same work a replica does for one request, in this process on a 1-thread engine."""
+    from bot.imaging import decode_image, encode_image, style_limits
+    from bot.pipeline import StylizeOptions, style_from_bytes, stylize
+    from bot.runtime import load_engine, make_resolver
+
+    config = settings(cache, 1)
+    config = override(config, "engine", {"threads": 1})
+    engine = await load_engine(config, make_resolver(config))
+    limits = config.image_limits()
+    style = (mirror() / "presets" / f"{STYLE}.jpg").read_bytes()
+
+    def run(photo: bytes) -> float:
+        start = time.perf_counter()
+        image = decode_image(photo, limits, what="photo")
+        styles = [style_from_bytes(style, style_limits(limits))]
+        encode_image(stylize(engine, image, styles, StylizeOptions(max_side=1024)), "PNG")
+        return time.perf_counter() - start
+
+    return run
+
+
+def rss_mib(process: psutil.Process) -> float:
+    return process.memory_info().rss / 2**20
+
+
+def ray_processes(session_dir: str) -> list[psutil.Process]:
+    """Ray's processes for this session: those naming its folder (raylet, GCS...) and all
+    their descendants (workers rename themselves ray::..., dropping the folder)."""
+    name = Path(session_dir).name
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(name in part for part in process.info["cmdline"] or ()):
+                found[process.pid] = process
+                found.update({child.pid: child for child in process.children(recursive=True)})
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return list(found.values())
+
+
+def rates_text(values: list[float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
+async def measure(rounds: int, patience: float) -> None:
+    import ray
+    from ray import serve
+
+    from bot.service.app import build_app
+
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
+    photo = jpeg_bytes(*SIZE)
+    print(f"CPU: {cpu_line()}")
+    print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds")
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    session_dir = ray._private.worker._global_node.get_session_dir_path()
+    try:
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
+        serve.run(build_app(settings(cache, 1)), name="one", route_prefix="/one")
+        serve.run(build_app(settings(cache, 2)), name="two", route_prefix="/two")
+        one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
+            for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
+                await burst(http, url, photo, 2 * replicas, 2 * replicas, session_dir, 0)
+            bursts: dict[int, list[Burst]] = {1: [], 2: []}
+            for _ in range(rounds):
+                for url, replicas in ((one, 1), (two, 2)):
+                    bursts[replicas].append(await burst(
+                        http, url, photo, 6 * replicas, 2 * replicas, session_dir, patience
+                    ))
+            print("\nthroughput (paintings/s; interleaved rounds; [cores other processes used])")
+            for replicas in (1, 2):
+                runs = bursts[replicas]
+                text = ", ".join(f"{b.rate:.2f} [{b.foreign:.2f}]" for b in runs)
+                cpu = statistics.median(b.cpu_per_painting for b in runs)
+                print(f"  {replicas} replica(s) x 1 thread: median "
+                      f"{statistics.median(b.rate for b in runs):.2f}  ({text}); "
+                      f"{cpu:.2f} CPU-s per painting")
+            pairs = list(zip(bursts[1], bursts[2], strict=True))
+            ratios = [b.rate / a.rate for a, b in pairs]
+            quiet = [b.rate / a.rate for a, b in pairs if max(a.foreign, b.foreign) <= QUIET]
+            print(f"  speed-up 2 vs 1: {statistics.median(ratios):.2f}x over all rounds "
+                  f"({rates_text(ratios)}); "
+                  + (f"{statistics.median(quiet):.2f}x over the {len(quiet)} quiet rounds"
+                     if quiet else "no quiet round")
+                  + f"; efficiency {statistics.median(quiet or ratios) / 2:.0%} (target >= 1.7x)")
+
+            local = await in_process_painter(cache)
+            local(photo)
+            trips, insides, locals_ = [], [], []
+            for _ in range(max(10, 4 * rounds)):
+                trip, inside = await paint(http, one, photo)
+                trips.append(trip)
+                insides.append(inside)
+                locals_.append(local(photo))
+            overhead = [t - i for t, i in zip(trips, insides, strict=True)]
+            paired = [t - h for t, h in zip(trips, locals_, strict=True)]
+            ms = {name: statistics.median(values) * 1e3 for name, values in (
+                ("trip", trips), ("local", locals_), ("paired", paired), ("overhead", overhead))}
+            print("\none painting, 1 replica x 1 thread (ms, median)")
+            print(f"  through the service (HTTP round trip): {ms['trip']:.0f}")
+            print(f"  in this process (decode, paint, PNG) : {ms['local']:.0f}")
+            print(f"  added by the service vs in-process   : {ms['paired']:.0f} (target <= 30)")
+            print(f"  round trip minus the replica's own   : {ms['overhead']:.1f}"
+                  " (HTTP, proxy, ingress, handle, transfer)")
+
+        await asyncio.sleep(5)  # at rest
+        processes = ray_processes(session_dir)
+        painters = [p for p in processes if "ServeReplica:one:Painter" in " ".join(p.cmdline())]
+        print("\nresident memory at rest (MiB)")
+        if painters:
+            mib = rss_mib(painters[0])
+            print(f"  one painter replica (engine loaded, after painting): {mib:.0f}")
+        kinds: dict[str, float] = {}
+        for process in processes:
+            try:
+                cmd = process.cmdline()
+                label = cmd[0].split("/")[-1] if not cmd[0].startswith("ray::") else cmd[0]
+                kinds[label] = kinds.get(label, 0) + rss_mib(process)
+            except psutil.NoSuchProcess:
+                continue
+        for label, mib in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            print(f"  {label[:60]:<60} {mib:7.0f}")
+        print(f"  all of Ray's processes (3 painters, 2 ingresses, controller, proxy, "
+              f"raylet, GCS...): {sum(kinds.values()):.0f}")
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--patience", type=float, default=20.0,
+                        help="seconds to wait for a quiet machine before each burst")
+    args = parser.parse_args()
+    asyncio.run(measure(args.rounds, args.patience))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The test session's Ray cluster: a head and a second node on loopback, one CPU each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bot.config import Settings, load_settings, override
+
+LOOPBACK = "127.0.0.1"
+PAINTER_CLASS = "ServeReplica:stylebot:Painter"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (loopback)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def service_settings(mirror: Path, cache: Path, **service: object) -> Settings:
+    """Settings for a test service: the mirror, a shared throwaway cache, small limits."""
+    settings = load_settings(env={})
+    settings = override(settings, "paths", {"mirror": str(mirror), "cache_dir": str(cache)})
+    settings = override(
+        settings, "limits", {"max_input_bytes": 2 * 1024 * 1024, "max_output_side": 2048}
+    )
+    return override(settings, "service", service)
+
+
+def processes_of(session_dir: str) -> list[psutil.Process]:
+    """Every live process of one Ray session: those with its folder on their command line
+    (raylet, GCS, ...) and their descendants (workers rename themselves ray::...)."""
+    name = Path(session_dir).name
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(name in part for part in process.info["cmdline"] or ()):
+                found[process.pid] = process
+                found.update({child.pid: child for child in process.children(recursive=True)})
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return list(found.values())
+
+
+def still_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of the list that are still running (zombies count as gone)."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def painter_actors() -> list[dict]:
+    """The alive Painter replicas of the connected cluster: actor id, pid, node id (from the
+    GCS actor table: the state API would need the dashboard, which the test cluster skips)."""
+    from ray._private import state
+
+    return [
+        {"actor_id": actor_id, "pid": info["Pid"], "node_id": info["Address"]["NodeID"]}
+        for actor_id, info in state.actors().items()
+        if info["ActorClassName"] == PAINTER_CLASS and info["State"] == "ALIVE"
+    ]
+
+
+def wait_for_painters(
+    count: int, *, without: set[str] = frozenset(), timeout: float = 90
+) -> list[dict]:
+    """Wait until `count` painters are alive (none of them in `without`), and Serve says so."""
+    from ray import serve
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        actors = [a for a in painter_actors() if a["actor_id"] not in without]
+        status = serve.status().applications.get("stylebot")
+        running = status is not None and status.status == "RUNNING"
+        if len(actors) == count and running:
+            return actors
+        time.sleep(0.5)
+    raise AssertionError(f"{count} painter replicas were not running within {timeout} s.")
+
+
+@contextmanager
+def frozen(pids: list[int]) -> Iterator[None]:
+    """Stop processes (SIGSTOP) for the block, then let them go on (SIGCONT), whatever happens."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@dataclass
+class Service:
+    """A running service: its URL, its settings, and the cluster's session folder."""
+
+    url: str
+    settings: Settings
+    session_dir: str

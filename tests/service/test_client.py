@@ -1,0 +1,87 @@
+"""The bot's client for the service (bot/service/client.py): answers, sentences, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.service.client import (
+    RetryPolicy,
+    ServiceClient,
+    ServiceRefused,
+    ServiceStyle,
+)
+from bot.service.errors import NOT_ANSWERING, ServiceUnavailable
+from tests.service.cluster import LOOPBACK, free_port
+from tests.service.http import photo_bytes
+
+
+async def test_a_painting_with_a_preset_and_an_uploaded_style(service, mirror_dir, http):
+    client = ServiceClient(http, service.url + "/")
+    painting = await client.stylize(
+        photo_bytes(),
+        [
+            ServiceStyle(preset="udnie", weight=2),
+            ServiceStyle(image=(mirror_dir / "presets" / "nantes.jpg").read_bytes()),
+        ],
+        strength=0.8,
+        keep_colours=True,
+        max_size=200,
+        image_format="webp",
+    )
+    assert (painting.media_type, painting.width, painting.height) == ("image/webp", 200, 133)
+    assert painting.data[:4] == b"RIFF" and painting.attempts == 1
+    assert painting.seconds > 0 and painting.replica and painting.node
+    assert await client.healthy()
+    assert "starry-night" in {p["slug"] for p in await client.presets()}
+
+
+async def test_a_4xx_is_the_users_sentence_and_is_not_retried(service, http):
+    client = ServiceClient(http, service.url, RetryPolicy(retries=3, backoff=5))
+    start = time.monotonic()
+    with pytest.raises(ServiceRefused) as refused:
+        await client.stylize(photo_bytes(), [ServiceStyle(preset="mona lisa")])
+    assert refused.value.status == 400
+    assert str(refused.value).startswith("There is no preset called “mona lisa”.")
+    assert time.monotonic() - start < 5  # no backoff pause: not retried
+
+
+async def test_nobody_listening_is_retried_then_one_sentence(http):
+    client = ServiceClient(
+        http, f"http://{LOOPBACK}:{free_port()}", RetryPolicy(retries=3, backoff=0.05)
+    )
+    assert not await client.healthy()
+    start = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as caught:
+        await client.stylize(b"photo", [ServiceStyle(preset="udnie")])
+    assert str(caught.value) == NOT_ANSWERING
+    assert time.monotonic() - start < 3
+
+
+async def test_a_service_that_never_answers_ends_at_the_total_timeout(http):
+    accepted = []
+
+    async def hold(reader, writer):  # reads the request and never answers
+        accepted.append(writer)
+        await reader.read(-1)
+
+    server = await asyncio.start_server(hold, LOOPBACK, 0)
+    port = server.sockets[0].getsockname()[1]
+    client = ServiceClient(http, f"http://{LOOPBACK}:{port}", RetryPolicy(total_timeout=1.0))
+    start = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        await client.stylize(b"photo", [ServiceStyle(preset="udnie")])
+    assert 0.9 < time.monotonic() - start < 3
+    assert accepted
+    server.close()
+    for writer in accepted:
+        writer.close()
+
+
+def test_a_style_is_a_preset_or_an_image():
+    with pytest.raises(ValueError):
+        ServiceStyle()
+    with pytest.raises(ValueError):
+        ServiceStyle(preset="udnie", image=b"x")

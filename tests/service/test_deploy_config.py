@@ -1,0 +1,48 @@
+"""deploy/serve.yaml is a valid Ray Serve config whose import path builds the application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from ray.serve import Application
+from ray.serve._private.utils import import_attr
+from ray.serve.schema import ServeDeploySchema
+
+from bot.service.app import build, painter_options, settings_from_args
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "serve.yaml"
+
+
+def test_serve_yaml_is_valid_and_its_args_reach_the_painter(monkeypatch):
+    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+    config = ServeDeploySchema.model_validate(yaml.safe_load(DEPLOY.read_text()))
+    (app,) = config.applications
+    assert app.import_path == "bot.service.app:build"
+    builder = import_attr(app.import_path)
+    assert builder is build
+    assert isinstance(builder(app.args), Application)
+
+
+def test_builder_args_override_service_settings_and_name_a_config(tmp_path, monkeypatch):
+    monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text("[service]\nnum_cpus = 2\nmax_replicas = 4\n")
+    settings = settings_from_args({"config": str(config), "replicas": 3})
+    assert (settings.service.num_cpus, settings.service.replicas) == (2, 3)
+    options = painter_options(settings.service)
+    assert options["ray_actor_options"]["num_cpus"] == 2
+    assert options["autoscaling_config"]["max_replicas"] == 4
+    assert options["autoscaling_config"]["initial_replicas"] == 3
+    assert options["num_replicas"] == "auto"
+
+
+def test_a_bad_arg_is_the_settings_sentence():
+    import pytest
+
+    from bot.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"^service.replicas must be an integer of at least 1, not 0\.$"
+    ):
+        settings_from_args({"replicas": 0})
