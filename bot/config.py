@@ -326,6 +326,13 @@ class JobSettings:
     restyle_ttl: float = _setting(
         900.0, _seconds(), "Seconds inputs are kept for the Weaker/Stronger/colour/restyle buttons."
     )
+    position_interval: float = _setting(
+        5.0,
+        _seconds(),
+        "Shortest seconds between two updates of one request's \"You're number N in the queue\" "
+        "line (Discord rate-limits message edits); 0 = update on every move. \"Painting…\" is "
+        "never delayed.",
+    )
     backend: str = _setting(
         "local",
         _choice("local", "serve"),
@@ -348,13 +355,6 @@ class JobSettings:
         _int(0),
         "Tries after the first when the painting service does not answer (connection error, "
         "5xx, timeout), with growing pauses; all within limits.job_timeout.",
-    )
-    position_interval: float = _setting(
-        5.0,
-        _seconds(),
-        "Shortest seconds between two updates of one request's \"You're number N in the queue\" "
-        "line (Discord rate-limits message edits); 0 = update on every move. \"Painting…\" is "
-        "never delayed.",
     )
 
 
