@@ -62,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="copy the files found in the mirror into the cache too, so that "
                           "the cache alone holds everything (the Docker image's build does)")
     add_command("run", "run the Discord bot")
-    from bot.commands.serve import add_serve_parser
+    from bot.commands.serve import add_serve_arguments
 
-    add_serve_parser(commands)
+    add_serve_arguments(add_command("serve", "run the painting service (Ray Serve)"))
     return parser
 
 
@@ -98,7 +98,7 @@ def _first_line(exc: BaseException) -> str:
 def _dispatch(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
-    settings = load_settings(getattr(args, "serve_config", None) or args.config)
+    settings = load_settings(args.config)
     if args.command == "stylize":
         from bot.commands.stylize import run_stylize
 

@@ -32,10 +32,8 @@ OVERRIDES = {
 }
 
 
-def add_serve_parser(commands: Any) -> None:
-    """The `serve` subcommand and its options (each overrides the [service] setting)."""
-    serve = commands.add_parser("serve", help="run the painting service (Ray Serve)")
-    serve.add_argument("--config", dest="serve_config", metavar="FILE", help="TOML settings file")
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """The `serve` subcommand's options (each overrides the [service] setting of its name)."""
     serve.add_argument("--address", help='Ray cluster to join: "auto" or HOST:6379; '
                        "default: start a local Ray instance")
     serve.add_argument("--replicas", type=int, metavar="N", help="painter replicas")
@@ -76,7 +74,7 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=getattr(logging, settings.logging.level), format="%(levelname)s %(message)s"
     )
-    config_path = getattr(args, "serve_config", None) or args.config
+    config_path = args.config
     if config_path is not None and (warning := check_permissions(config_path)):
         log.warning(warning)
 
