@@ -197,11 +197,13 @@ class ServiceClient:
 
 
 def _raise_for(response: aiohttp.ClientResponse, body: bytes) -> None:
-    """Nothing for a 2xx; ServiceRefused for a 4xx; _Retryable for a 5xx."""
+    """Nothing for a 2xx; ServiceRefused for a 4xx with the service's sentence; _Retryable for
+    a 5xx, and for a 4xx without one (Serve's proxy answers 404 while the app is redeployed)."""
     if response.status < 400:
         return
-    message = _sentence(body) or f"The painting service answered {response.status}."
-    if response.status < 500:
+    sentence = _sentence(body)
+    message = sentence or f"The painting service answered {response.status}."
+    if response.status < 500 and sentence:
         raise ServiceRefused(message, response.status)
     retry_after = response.headers.get("Retry-After", "")
     raise _Retryable(message, float(retry_after) if retry_after.isdigit() else None)
