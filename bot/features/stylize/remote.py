@@ -70,26 +70,47 @@ class RemotePainter:
         # stopped without cancelling it, which would otherwise hold the thread forever.
         return future.result(timeout=self.budget + 30)
 
-    async def paint(self, request: RenderRequest, notice: Notice) -> ServicePainting:
+    def animation_steps(
+        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+    ) -> PaintSteps:
+        """An animated job's steps: the clip posted with max_bytes = the upload limit, so the
+        service paints every frame and answers GIF if it fits, else MP4, else smaller."""
+        budget = max(timeout - _TIMEOUT_MARGIN, timeout / 2)
+        animate = functools.partial(self.paint, notice=notice, max_bytes=max_bytes,
+                                    budget=budget)
+
+        def wait(prepared: RenderRequest) -> ServicePainting:
+            future = asyncio.run_coroutine_threadsafe(animate(prepared), self._loop)
+            return future.result(timeout=budget + 30)
+
+        return PaintSteps(functools.partial(_same, request), wait)
+
+    async def paint(
+        self, request: RenderRequest, notice: Notice, *, max_bytes: int | None = None,
+        budget: float | None = None,
+    ) -> ServicePainting:
         """The service's painting of `request`: one try, then (after telling the user) the
-        client's retries with backoff in what is left of the budget."""
+        client's retries with backoff in what is left of the budget. With `max_bytes` the
+        request is an animation, answered in the format that fits."""
         options = request.options
         styles = [
             ServiceStyle(image=style.data, weight=style.weight, filename=f"style{number}")
             for number, style in enumerate(request.styles, 1)
         ]
+        budget = self.budget if budget is None else budget
 
         async def send(client: ServiceClient, budget: float) -> ServicePainting:
             return await client.stylize(
                 request.content, styles, strength=options.strength,
                 keep_colours=options.keep_colours, max_size=options.max_side,
-                image_format="png", total_timeout=budget,
+                image_format=None if max_bytes is not None else "png", max_bytes=max_bytes,
+                total_timeout=budget,
             )
 
-        deadline = time.monotonic() + self.budget
+        deadline = time.monotonic() + budget
         pause = self._again.policy.backoff
         try:
-            return await send(self._first, self.budget)
+            return await send(self._first, budget)
         except ServiceUnavailable:
             if self.retries < 1 or deadline - time.monotonic() <= pause:
                 raise
