@@ -21,7 +21,6 @@ from bot.errors import ImageError
 from bot.features.stylize.captions import PAINTING, describe_styles, queue_line
 from bot.features.stylize.painting import RenderRequest
 from bot.features.stylize.recent import RecentResult
-from bot.features.stylize.remote import RemotePainter
 from bot.features.stylize.replies import Replier
 from bot.imaging import ImageLimits, style_limits
 from bot.imaging.animation import Animation, AnimationLimits, looks_like_video, open_animation
@@ -242,19 +241,18 @@ class AnimatedJobs:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
                 loop.call_soon_threadsafe(line.put, progress_line(done, total))
 
-        remote = self.bot.painter if isinstance(self.bot.painter, RemotePainter) else None
-        if remote is None:
+        async def notice(text: str) -> None:
+            line.put(text, urgent=True)
+
+        # jobs.backend = "serve": the service paints every frame (no frame count shown then)
+        steps = self.bot.painter.animation_steps(request, notice, replier.filesize_limit,
+                                                 settings.jobs.animation_timeout)
+        if steps is None:
             prepare: Callable[[], Any] = functools.partial(
                 open_inputs, request, self.bot.limits, settings.animation_limits())
             paint: Callable[[Any], Any] = functools.partial(
                 paint_inputs, self.bot.engine, request.options, progress)
-        else:  # jobs.backend = "serve": the service paints every frame (no frame count here)
-
-            async def notice(text: str) -> None:
-                line.put(text, urgent=True)
-
-            steps = remote.animation_steps(request, notice, replier.filesize_limit,
-                                           settings.jobs.animation_timeout)
+        else:
             prepare, paint = steps.prepare, steps.paint
         report = _line_reporter(line)
         if journal_id is not None:
@@ -283,7 +281,7 @@ class AnimatedJobs:
             async with replier.typing():
                 painted = await job.result()
                 line.close()
-                if isinstance(painted, ServicePainting):  # painted and fitted by the service
+                if steps is not None:  # a ServicePainting: painted and fitted by the service
                     upload = service_upload(painted)
                     text = clip_caption(request, painted.frames, painted.duration, painted.note,
                                         upload.size, upload, painted.seconds)

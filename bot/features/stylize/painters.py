@@ -53,6 +53,13 @@ class Painter(Protocol):
         """The job's result as an upload of at most `upload_limit` bytes (never blocks)."""
         ...
 
+    def animation_steps(
+        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+    ) -> PaintSteps | None:
+        """An animated job's steps when this painter paints animations itself (their result a
+        fitted animation), else None: the animated feature paints it with the engine here."""
+        ...
+
 
 class LocalPainter:
     """Paints in this process: decode ahead, paint with the engine, encode after the job."""
@@ -75,3 +82,8 @@ class LocalPainter:
     async def finish(self, painted: Painted, upload_limit: int) -> Rendered:
         # Outside the job: the queue's worker is free and the next painting already runs.
         return await asyncio.to_thread(encode, painted, upload_limit)
+
+    def animation_steps(
+        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+    ) -> PaintSteps | None:
+        return None  # frame by frame with self.engine, progress shown (see animated.py)
