@@ -20,7 +20,9 @@ from bot.discordio.fetch import FetchPolicy
 from bot.engine import Engine
 from bot.errors import StylebotError
 from bot.features.presets.lookup import PresetLibrary
+from bot.features.stylize.painters import LocalPainter, Painter
 from bot.features.stylize.recent import RecentResults
+from bot.features.stylize.remote import RemotePainter
 from bot.jobs import JobQueue
 from bot.runtime import load_engine, make_catalog, make_resolver
 from bot.store import Store
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("bot.features.stylize", "bot.features.styles", "bot.features.presets")
 # How long close() waits for requests to post their last reply after the queue stops.
 REPLY_GRACE = 5.0
+HEALTH_TIMEOUT = 3.0  # seconds the start-up check waits for the painting service's /healthz
 
 
 def intents() -> discord.Intents:
@@ -62,12 +65,14 @@ class StyleBot(commands.Bot):
     """stylebot on one gateway connection: settings, the shared session, engine, job queue,
     store and presets, the features, where it may answer, and one sentence per failure.
 
-    `session`, `store`, `engine` and `presets` exist from `setup_hook` on, before any feature
-    is loaded; `close` releases what `setup_hook` opened."""
+    `session`, `store`, `engine`, `presets` and `painter` exist from `setup_hook` on, before
+    any feature is loaded (with `jobs.backend = "serve"` there is no engine: the painter posts
+    each job to the painting service); `close` releases what `setup_hook` opened."""
 
     session: aiohttp.ClientSession
     store: Store
     presets: PresetLibrary
+    painter: Painter
 
     def __init__(
         self,
@@ -99,7 +104,9 @@ class StyleBot(commands.Bot):
             allow_http_loopback=allow_loopback_cdn,
         )
         jobs = settings.jobs
-        self.jobs = JobQueue(workers=jobs.workers, max_queue=jobs.max_queue,
+        # A slot of the queue is a painting in flight: on the engine, or sent to the service.
+        workers = jobs.remote_slots if jobs.backend == "serve" else jobs.workers
+        self.jobs = JobQueue(workers=workers, max_queue=jobs.max_queue,
                              per_user=jobs.per_user, cooldown=jobs.cooldown,
                              position_interval=jobs.position_interval)
         self.recent = RecentResults(jobs.restyle_ttl)
@@ -130,18 +137,44 @@ class StyleBot(commands.Bot):
         data_dir = self.settings.paths.resolved_data_dir()
         self.store = await asyncio.to_thread(Store, data_dir / "stylebot.sqlite3")
         self._opened.callback(self.store.close)
+        self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
+        if self.settings.jobs.backend == "serve":
+            self.painter = await self._remote_painter()
+        else:
+            self.painter = await self._local_painter()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+        log.info("ready to take jobs with %s", self.painter.name)
+
+    async def _local_painter(self) -> LocalPainter:
+        """Load (unless given) and warm the engine, with every catalog preset's style."""
         loaded = self._engine is None
         if self._engine is None:
             self._engine = await load_engine(self.settings, self.resolver)
             self._opened.callback(self._engine.close)
-        self.presets = PresetLibrary(self.catalog, self.resolver, self.store, self.limits)
         await self.presets.warm_up(self.engine, self.session)
         if loaded:  # after the warm-up, so the precisions are those really compiled
             log.info("%s", self.engine.describe())
-        for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        await self._sync_commands()
-        log.info("ready to take jobs with the %s engine", self.engine.name)
+        return LocalPainter(self.engine, self.limits)
+
+    async def _remote_painter(self) -> RemotePainter:
+        """The painting service's painter; no engine here. A service that is down now is only
+        a warning: the bot starts anyway and each job retries within its timeout."""
+        jobs = self.settings.jobs
+        painter = RemotePainter(
+            self.session, jobs.serve_url, asyncio.get_running_loop(),
+            retries=jobs.serve_retries, job_timeout=self.settings.limits.job_timeout,
+        )
+        if await painter.client.healthy(timeout=HEALTH_TIMEOUT):
+            log.info("the painting service at %s is up", jobs.serve_url)
+        else:
+            log.warning(
+                "The painting service at %s is not answering /healthz; starting anyway, and "
+                "jobs will retry until it answers (check `stylebot serve` and jobs.serve_url).",
+                jobs.serve_url,
+            )
+        return painter
 
     async def _sync_commands(self) -> None:
         guild_id = self.settings.discord.test_guild
@@ -218,10 +251,14 @@ class ShardedStyleBot(StyleBot, commands.AutoShardedBot):
 
 
 def create_bot(settings: Settings, **options: Any) -> StyleBot:
-    """The plain bot, or the auto-sharded one when `discord.shards` is set."""
-    if settings.discord.shards:
-        return ShardedStyleBot(settings, shard_count=settings.discord.shards, **options)
-    return StyleBot(settings, **options)
+    """The plain bot, or the sharded one when `discord.shards` or `discord.shard_count` is set
+    (with `discord.shard_ids`, this process runs only those of the bot's shards)."""
+    sharding = settings.discord.sharding()
+    if sharding is None:
+        return StyleBot(settings, **options)
+    count, ids = sharding
+    return ShardedStyleBot(settings, shard_count=count, shard_ids=list(ids) if ids else None,
+                           **options)
 
 
 def explain(error: Exception) -> str:

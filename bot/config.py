@@ -126,6 +126,18 @@ _IDS = _Rule(
     lambda v: isinstance(v, list) and all(type(i) is int and i > 0 for i in v),
     tuple,
 )
+_SHARD_IDS = _Rule(
+    "a list of shard numbers (integers of at least 0, each once)",
+    lambda v: isinstance(v, list)
+    and all(type(i) is int and i >= 0 for i in v)
+    and len(set(v)) == len(v),
+    lambda v: tuple(sorted(v)),
+)
+_URL = _Rule(
+    'an http:// or https:// URL, e.g. "http://127.0.0.1:8000"',
+    lambda v: isinstance(v, str) and v.startswith(("http://", "https://")) and len(v) > 8,
+    lambda v: v.rstrip("/"),
+)
 _TOKEN = _Rule("a string", lambda v: isinstance(v, str), lambda v: Secret(v.strip()), secret=True)
 
 
@@ -168,7 +180,45 @@ class DiscordSettings:
     allowed_channels: tuple[int, ...] = _setting(
         (), _IDS, "Channel IDs the bot answers in; empty = all channels."
     )
-    shards: int = _setting(0, _int(0), "0 = a plain Bot; N > 0 = AutoShardedBot with N shards.")
+    shards: int = _setting(
+        0,
+        _int(0),
+        "0 = a plain Bot; N > 0 = AutoShardedBot with all N shards in this process "
+        "(the short form of shard_count = N without shard_ids).",
+    )
+    shard_count: int = _setting(
+        0,
+        _int(0),
+        "Shards of the whole bot when several `stylebot run` processes share them "
+        "(each with its own data folder); 0 = not split (see shards).",
+    )
+    shard_ids: tuple[int, ...] = _setting(
+        (),
+        _SHARD_IDS,
+        "The shards this process runs, e.g. [0, 1] of shard_count = 4; empty = all of them.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.shards and self.shard_count:
+            raise ConfigError(
+                "Set either discord.shards (every shard in this process) or discord.shard_count "
+                "(shards shared by several processes), not both."
+            )
+        if self.shard_ids and not self.shard_count:
+            raise ConfigError("discord.shard_ids needs discord.shard_count, the bot's shards.")
+        if self.shard_ids and self.shard_ids[-1] >= self.shard_count:
+            raise ConfigError(
+                f"discord.shard_ids must be shard numbers from 0 to {self.shard_count - 1} "
+                f"(discord.shard_count = {self.shard_count}); got {self.shard_ids[-1]}."
+            )
+
+    def sharding(self) -> tuple[int, tuple[int, ...] | None] | None:
+        """(shard count, this process's shard ids or None for all), or None for a plain Bot."""
+        if self.shard_count:
+            return self.shard_count, self.shard_ids or None
+        if self.shards:
+            return self.shards, None
+        return None
 
     def require_token(self) -> str:
         """Return the token, or raise ConfigError when none is configured."""
@@ -305,6 +355,29 @@ class JobSettings:
         300.0,
         _seconds(positive=True),
         "Seconds allowed for painting one animation (limits.job_timeout is for still photos).",
+    )
+    backend: str = _setting(
+        "local",
+        _choice("local", "serve"),
+        'Who paints: "local" = this process (the engine, `workers` at once); "serve" = the '
+        "painting service at serve_url (`stylebot serve`; no engine loaded here).",
+    )
+    serve_url: str = _setting(
+        "http://127.0.0.1:8000",
+        _URL,
+        'The painting service\'s address when backend = "serve", as `stylebot serve` prints it.',
+    )
+    remote_slots: int = _setting(
+        4,
+        _int(1),
+        'Jobs in flight to the painting service at once (backend = "serve"); the rest wait in '
+        "the queue with their positions.",
+    )
+    serve_retries: int = _setting(
+        6,
+        _int(0),
+        "Tries after the first when the painting service does not answer (connection error, "
+        "5xx, timeout), with growing pauses; all within limits.job_timeout.",
     )
 
 

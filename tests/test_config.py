@@ -58,7 +58,8 @@ def test_defaults():
     assert s.engine.hub_handle == HUB_HANDLE and s.engine.model_dir is None
     assert dataclasses.astuple(s.limits) == (26214400, 40_000_000, 1024, 1024, 20.0, 120.0, 4, 0,
                                              120, 512, 10.0)
-    assert dataclasses.astuple(s.jobs) == (1, 20, 1, 10.0, 30.0, 900.0, 5.0, 1, 300.0)
+    assert dataclasses.astuple(s.jobs) == (
+        1, 20, 1, 10.0, 30.0, 900.0, 5.0, 1, 300.0, "local", "http://127.0.0.1:8000", 4, 6)
     assert dataclasses.astuple(s.paths) == (None, None, None, None)
     assert s.logging.level == "INFO"
 
@@ -568,3 +569,48 @@ def test_xdg_data_home_must_be_absolute(tmp_path, monkeypatch):
     paths = load_settings(env={}).paths
     assert paths.resolved_data_dir() == tmp_path / ".local" / "share" / "stylebot"
     assert paths.resolved_cache_dir() == tmp_path / ".cache" / "stylebot"
+
+
+# -- the painting backend and the shards (issue 10) ---------------------------------------
+
+
+def test_the_backend_settings(load):
+    settings = load('[jobs]\nbackend = "serve"\nserve_url = "http://10.0.0.5:8000/"\n'
+                    "remote_slots = 8\nserve_retries = 3\n")
+    jobs = settings.jobs
+    assert (jobs.backend, jobs.serve_url, jobs.remote_slots, jobs.serve_retries) == (
+        "serve", "http://10.0.0.5:8000", 8, 3)
+    assert load("").jobs.backend == "local"
+    assert "jobs.serve_url must be an http:// or https:// URL" in error(
+        load, '[jobs]\nserve_url = "10.0.0.5:8000"\n')
+    assert 'jobs.backend must be one of "local", "serve"' in error(
+        load, '[jobs]\nbackend = "ray"\n')
+
+
+@pytest.mark.parametrize(
+    ("text", "sharding"),
+    [
+        ("", None),
+        ("shards = 3\n", (3, None)),
+        ("shard_count = 4\n", (4, None)),
+        ("shard_count = 4\nshard_ids = [3, 1]\n", (4, (1, 3))),
+    ],
+)
+def test_shards_alone_or_split_over_processes(load, text, sharding):
+    assert load("[discord]\n" + text).discord.sharding() == sharding
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("shards = 2\nshard_count = 2\n",
+         "Set either discord.shards (every shard in this process) or discord.shard_count "
+         "(shards shared by several processes), not both."),
+        ("shard_ids = [0]\n", "discord.shard_ids needs discord.shard_count, the bot's shards."),
+        ("shard_count = 2\nshard_ids = [2]\n",
+         "discord.shard_ids must be shard numbers from 0 to 1 (discord.shard_count = 2); got 2."),
+        ("shard_count = 2\nshard_ids = [1, 1]\n", "discord.shard_ids must be a list of shard "),
+    ],
+)
+def test_bad_shard_combinations_are_one_sentence(load, text, message):
+    assert message in error(load, "[discord]\n" + text)

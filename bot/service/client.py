@@ -57,6 +57,9 @@ class ServicePainting:
     replica: str
     node: str
     attempts: int  # 1 when the first try succeeded
+    frames: int = 0  # an animation's painted frames (0 for a still)
+    duration: float = 0.0  # an animation's length in seconds
+    note: str = ""  # what was trimmed, e.g. "painted the first 120 frames of 300"
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,14 @@ class ServiceClient:
         strength: float | None = None,
         keep_colours: bool = False,
         max_size: int | None = None,
-        image_format: str = "png",
+        image_format: str | None = "png",
+        max_bytes: int | None = None,
         total_timeout: float | None = None,
     ) -> ServicePainting:
         """Paint `content` in the blend of `styles`; retried until the policy's budget ends.
+
+        An animation comes back animated: in `image_format` (gif, mp4, webp; None = its own
+        kind) or, with `max_bytes` (and no format), GIF if it fits, else MP4, else smaller.
 
         Raises ServiceRefused (a 4xx: the user's error, its sentence) or ServiceUnavailable
         (no answer after every retry: "The painting service is not answering; ...").
@@ -116,7 +123,10 @@ class ServiceClient:
             fields.append(("keep_colors", "true", None))
         if max_size is not None:
             fields.append(("max_size", str(max_size), None))
-        fields.append(("format", image_format, None))
+        if image_format:
+            fields.append(("format", image_format, None))
+        if max_bytes is not None:
+            fields.append(("max_bytes", str(max_bytes), None))
 
         async def attempt(timeout: float) -> ServicePainting:
             form = aiohttp.FormData()
@@ -144,6 +154,9 @@ class ServiceClient:
                     replica=headers.get(f"{HEADER_PREFIX}Replica", ""),
                     node=headers.get(f"{HEADER_PREFIX}Node", ""),
                     attempts=0,
+                    frames=int(headers.get(f"{HEADER_PREFIX}Frames", 0)),
+                    duration=float(headers.get(f"{HEADER_PREFIX}Duration", 0)),
+                    note=headers.get(f"{HEADER_PREFIX}Note", ""),
                 )
 
         painting, attempts = await self._with_retries(attempt, total_timeout)
@@ -197,11 +210,13 @@ class ServiceClient:
 
 
 def _raise_for(response: aiohttp.ClientResponse, body: bytes) -> None:
-    """Nothing for a 2xx; ServiceRefused for a 4xx; _Retryable for a 5xx."""
+    """Nothing for a 2xx; ServiceRefused for a 4xx with the service's sentence; _Retryable for
+    a 5xx, and for a 4xx without one (Serve's proxy answers 404 while the app is redeployed)."""
     if response.status < 400:
         return
-    message = _sentence(body) or f"The painting service answered {response.status}."
-    if response.status < 500:
+    sentence = _sentence(body)
+    message = sentence or f"The painting service answered {response.status}."
+    if response.status < 500 and sentence:
         raise ServiceRefused(message, response.status)
     retry_after = response.headers.get("Retry-After", "")
     raise _Retryable(message, float(retry_after) if retry_after.isdigit() else None)

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 ROUTES = {"/healthz": "GET", "/v1/presets": "GET", "/v1/stylize": "POST"}
 HEADER_PREFIX = "X-Stylebot-"
+EXTENSIONS = {
+    "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
+    "image/gif": "gif", "video/mp4": "mp4",
+}
 
 
 class Ingress:
@@ -85,19 +89,21 @@ class Ingress:
         outcome = await self._paint(order)
         if outcome.error:
             return JSONResponse(error_body(outcome.error), status_code=outcome.status)
-        extension = "jpg" if outcome.media_type == "image/jpeg" else outcome.media_type[6:]
-        return Response(
-            outcome.data,
-            media_type=outcome.media_type,
-            headers={
-                f"{HEADER_PREFIX}Width": str(outcome.width),
-                f"{HEADER_PREFIX}Height": str(outcome.height),
-                f"{HEADER_PREFIX}Seconds": f"{outcome.seconds:.3f}",
-                f"{HEADER_PREFIX}Replica": outcome.replica,
-                f"{HEADER_PREFIX}Node": outcome.node,
-                "Content-Disposition": f'inline; filename="stylized.{extension}"',
-            },
-        )
+        extension = EXTENSIONS.get(outcome.media_type, "bin")
+        headers = {
+            f"{HEADER_PREFIX}Width": str(outcome.width),
+            f"{HEADER_PREFIX}Height": str(outcome.height),
+            f"{HEADER_PREFIX}Seconds": f"{outcome.seconds:.3f}",
+            f"{HEADER_PREFIX}Replica": outcome.replica,
+            f"{HEADER_PREFIX}Node": outcome.node,
+            "Content-Disposition": f'inline; filename="stylized.{extension}"',
+        }
+        if outcome.frames:
+            headers[f"{HEADER_PREFIX}Frames"] = str(outcome.frames)
+            headers[f"{HEADER_PREFIX}Duration"] = f"{outcome.duration:.3f}"
+        if outcome.note:  # plain ASCII sentences; anything else is dropped, not garbled
+            headers[f"{HEADER_PREFIX}Note"] = outcome.note.encode("ascii", "ignore").decode()
+        return Response(outcome.data, media_type=outcome.media_type, headers=headers)
 
     async def _paint(self, order: Any) -> PaintOutcome:
         """One call to a painter; Ray's failures become the service's sentences."""

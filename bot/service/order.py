@@ -13,7 +13,7 @@ from bot.pipeline import StylizeOptions
 from bot.service.errors import BadForm
 from bot.service.form import FormPart
 
-TEXT_FIELDS = ("weights", "strength", "keep_colors", "max_size", "format")
+TEXT_FIELDS = ("weights", "strength", "keep_colors", "max_size", "format", "max_bytes")
 FIELDS = ("content", "style", "style_image", *TEXT_FIELDS)
 ALIASES = {"keep_colours": "keep_colors"}
 # format field -> (Pillow format, Content-Type)
@@ -23,6 +23,11 @@ OUTPUT_FORMATS = {
     "jpg": ("JPEG", "image/jpeg"),
     "webp": ("WEBP", "image/webp"),
 }
+# format field -> the animation's format ("GIF", "MP4", "WEBP"; see bot.imaging.animation)
+ANIMATION_FORMATS = {"gif": "GIF", "mp4": "MP4", "webp": "WEBP"}
+MEDIA_TYPE_OF_ANIMATION = {"GIF": "image/gif", "MP4": "video/mp4", "WEBP": "image/webp"}
+STILL_FORMATS_SENTENCE = "format must be png, jpeg or webp"
+MAX_BYTES_LARGEST = 1 << 31
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -44,8 +49,25 @@ class PaintOrder:
     content: bytes
     styles: tuple[OrderStyle, ...]
     options: StylizeOptions
-    image_format: str  # Pillow's name: PNG, JPEG or WEBP
+    image_format: str  # a still's format, Pillow's name: PNG, JPEG or WEBP
     media_type: str
+    format_name: str = ""  # the format field as given ("" when absent), for an animation
+    max_bytes: int | None = None  # an animation encoded to fit: GIF, else MP4, else smaller
+
+    @property
+    def wants_still(self) -> bool:
+        """Whether a still is asked for (png or jpeg): an animated GIF's first frame, as before."""
+        return self.format_name in ("png", "jpeg", "jpg")
+
+    def animation_format(self, default: str) -> str:
+        """An animation's format: the format field's (GIF, MP4 or WEBP), else `default`."""
+        return ANIMATION_FORMATS.get(self.format_name, default)
+
+    def still_format(self) -> tuple[str, str]:
+        """(Pillow format, Content-Type) for a still photo; gif and mp4 are for animations."""
+        if self.format_name in ("gif", "mp4"):
+            raise BadForm(f"{STILL_FORMATS_SENTENCE}, not “{self.format_name}”.")
+        return self.image_format, self.media_type
 
 
 def _known(name: str) -> str:
@@ -106,12 +128,31 @@ def parse_max_size(text: str | None, default: int, largest: int) -> int:
     return int(text)
 
 
-def parse_format(text: str | None) -> tuple[str, str]:
-    """(Pillow format, Content-Type) for png, jpeg or webp; PNG when absent."""
-    value = (text or "png").strip().lower()
-    if value not in OUTPUT_FORMATS:
-        raise BadForm(f"format must be png, jpeg or webp, not “{value[:40]}”.")
-    return OUTPUT_FORMATS[value]
+def parse_format(text: str | None) -> tuple[str, str, str]:
+    """(Pillow format, Content-Type, the name given or "") for png, jpeg or webp (PNG when
+    absent), or gif or mp4, which only an animation may ask for (the painter checks)."""
+    value = (text or "").strip().lower()
+    if value in ANIMATION_FORMATS and value not in OUTPUT_FORMATS:
+        return "PNG", "image/png", value
+    if value not in OUTPUT_FORMATS and value:
+        raise BadForm(
+            f"{STILL_FORMATS_SENTENCE} (gif, mp4 or webp for an animation), not “{value[:40]}”."
+        )
+    image_format, media_type = OUTPUT_FORMATS[value or "png"]
+    return image_format, media_type, value
+
+
+def parse_max_bytes(text: str | None) -> int | None:
+    """The most bytes an animation may take (encoded to fit); None when absent."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    if not value.isdigit() or not 1024 <= int(value) <= MAX_BYTES_LARGEST:
+        raise BadForm(
+            f"max_bytes must be a whole number from 1024 to {MAX_BYTES_LARGEST}, "
+            f"not “{value[:40]}”."
+        )
+    return int(value)
 
 
 def order_from_form(
@@ -155,7 +196,10 @@ def order_from_form(
             texts.get("max_size"), limits.default_output_side, limits.max_output_side
         ),
     )
-    image_format, media_type = parse_format(texts.get("format"))
+    image_format, media_type, format_name = parse_format(texts.get("format"))
+    max_bytes = parse_max_bytes(texts.get("max_bytes"))
+    if max_bytes is not None and format_name:
+        raise BadForm("Send either format or max_bytes: max_bytes picks the format that fits.")
     return PaintOrder(
         content=content,
         styles=tuple(
@@ -165,6 +209,8 @@ def order_from_form(
         options=options,
         image_format=image_format,
         media_type=media_type,
+        format_name=format_name,
+        max_bytes=max_bytes,
     )
 
 
@@ -176,7 +222,10 @@ class PaintOutcome:
     media_type: str = ""
     width: int = 0
     height: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # painting seconds on the replica (decode, paint, encode)
+    frames: int = 0  # an animation's painted frames (0 for a still)
+    duration: float = 0.0  # an animation's length in seconds
+    note: str = ""  # what was trimmed or changed, e.g. "painted the first 120 frames of 300"
     replica: str = ""
     node: str = ""
     status: int = 200

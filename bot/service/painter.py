@@ -6,14 +6,26 @@ import asyncio
 import logging
 import time
 
+from bot.animation import paint_animation
 from bot.config import Settings
 from bot.engine import WeightedStyle
 from bot.errors import StylebotError
 from bot.imaging import decode_image, encode_image, read_image_bytes, style_limits
+from bot.imaging.animation import (
+    DEFAULT_FORMAT_OF_KIND,
+    Animation,
+    looks_like_video,
+    open_animation,
+)
 from bot.pipeline import style_from_bytes, stylize
 from bot.runtime import load_engine, make_catalog, make_resolver
-from bot.service.errors import status_for
-from bot.service.order import OrderStyle, PaintOrder, PaintOutcome
+from bot.service.errors import BadForm, status_for
+from bot.service.order import (
+    MEDIA_TYPE_OF_ANIMATION,
+    OrderStyle,
+    PaintOrder,
+    PaintOutcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,7 @@ class Painter:
 
         self._settings = settings
         self._limits = settings.image_limits()
+        self._animation_limits = settings.animation_limits()
         self._style_limits = style_limits(self._limits)
         self._resolver = make_resolver(settings)
         self._catalog = make_catalog(settings)
@@ -75,15 +88,54 @@ class Painter:
 
     def _paint(self, order: PaintOrder, styles: list[WeightedStyle]) -> PaintOutcome:
         start = time.perf_counter()
+        if not order.wants_still:
+            # As the CLI: the kind is told by the bytes; None = a still (or bytes that
+            # decode_image then refuses with its own sentence).
+            animation = open_animation(
+                order.content, self._limits, self._animation_limits,
+                max_side=order.options.max_side, what="photo",
+            )
+            if animation is not None:
+                return self._paint_animation(order, animation, styles, start)
+        elif looks_like_video(order.content) is not None:
+            raise BadForm(f"A video is painted as gif, mp4 or webp, not {order.format_name}.")
+        image_format, media_type = order.still_format()
         content = decode_image(order.content, self._limits, what="photo")
         painted = stylize(self._engine, content, styles, order.options)
-        data = encode_image(painted, order.image_format)
+        data = encode_image(painted, image_format)
         return PaintOutcome(
             data=data,
-            media_type=order.media_type,
+            media_type=media_type,
             width=painted.width,
             height=painted.height,
             seconds=time.perf_counter() - start,
+            replica=self._replica,
+            node=self._node,
+        )
+
+    def _paint_animation(
+        self, order: PaintOrder, animation: Animation, styles: list[WeightedStyle], start: float
+    ) -> PaintOutcome:
+        """Every frame painted (trimmed to the limits), encoded as asked or to fit max_bytes."""
+        try:
+            result = paint_animation(self._engine, animation, styles, order.options)
+        finally:
+            animation.close()
+        if order.max_bytes is not None:
+            fitted = result.encode_to_fit(order.max_bytes)
+            data, fmt, (width, height) = fitted.data, fitted.fmt, fitted.size
+        else:
+            fmt = order.animation_format(DEFAULT_FORMAT_OF_KIND.get(result.kind, "MP4"))
+            data, (width, height) = result.encode(fmt), result.size
+        return PaintOutcome(
+            data=data,
+            media_type=MEDIA_TYPE_OF_ANIMATION[fmt],
+            width=width,
+            height=height,
+            seconds=time.perf_counter() - start,
+            frames=result.frames,
+            duration=result.seconds,
+            note=result.note,
             replica=self._replica,
             node=self._node,
         )

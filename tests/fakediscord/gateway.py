@@ -36,13 +36,37 @@ class Session:
     request: web.BaseRequest | None = None
 
     @property
+    def shard(self) -> tuple[int, int]:
+        """(shard id, shard count) from IDENTIFY's `shard` field; (0, 1) without one."""
+        shard = self.identify.get("shard") or (0, 1)
+        return int(shard[0]), int(shard[1])
+
+    def owns(self, guild_id: int | str | None) -> bool:
+        """Whether this shard gets the guild's events: (guild_id >> 22) % count, as Discord."""
+        shard_id, count = self.shard
+        return shard_of(guild_id, count) == shard_id
+
+    @property
     def intents(self) -> int:
         """Intents the client asked for in IDENTIFY."""
         return int(self.identify.get("intents", 0))
 
 
+def shard_of(guild_id: int | str | None, count: int) -> int:
+    """The shard a guild's events go to (shard 0 for events of no guild, e.g. DMs)."""
+    return 0 if guild_id is None else (int(guild_id) >> 22) % count
+
+
+def guild_of(event: str, data: dict[str, Any]) -> int | str | None:
+    """The guild an event belongs to, if any."""
+    if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        return data.get("id")
+    return data.get("guild_id") if isinstance(data, dict) else None
+
+
 class Gateway:
-    """The websocket endpoint at /gateway; one bot session at a time."""
+    """The websocket endpoint at /gateway: one bot session per shard (IDENTIFY's `shard`
+    field; no field = the one shard), guild events routed to their guild's shard."""
 
     def __init__(self, world: World, recorder: Recorder, faults: Faults, *,
                  heartbeat_interval: float = 1.0) -> None:
@@ -51,7 +75,8 @@ class Gateway:
         self.faults = faults
         self.heartbeat_interval = heartbeat_interval
         self.url = ""  # set by the server once the port is known
-        self.session: Session | None = None
+        self.session: Session | None = None  # the latest identified (the only one unsharded)
+        self.shards: dict[int, Session] = {}  # shard id -> its session
         self.heartbeats: deque[HeartbeatRecord] = deque(maxlen=10000)
         self.sockets: set[web.WebSocketResponse] = set()
         self.live = asyncio.Event()  # set while a session has an open, identified socket
@@ -105,8 +130,10 @@ class Gateway:
                     break
         finally:
             self.sockets.discard(ws)
-            if self.session is not None and self.session.ws is ws:
-                self.session.ws = None
+            for session in [*self.shards.values(), self.session]:
+                if session is not None and session.ws is ws:
+                    session.ws = None
+            if not any(session.ws is not None for session in self.shards.values()):
                 self.live.clear()
             self._note("close", code=ws.close_code)
         return ws
@@ -134,14 +161,15 @@ class Gateway:
 
     async def _identify(self, ws: web.WebSocketResponse, request: web.Request,
                         data: dict[str, Any]) -> None:
-        self._note("identify", intents=data.get("intents"))
+        self._note("identify", intents=data.get("intents"), shard=data.get("shard"))
         async with self._lock:
-            old = self.session
-            self.session = Session(session_id=secrets.token_hex(16), identify=data, ws=ws,
-                                   request=request)
+            session = Session(session_id=secrets.token_hex(16), identify=data, ws=ws,
+                              request=request)
+            old = self.shards.get(session.shard[0])
+            self.session = self.shards[session.shard[0]] = session
             if old is not None and old.ws is not None and old.ws is not ws:
                 await old.ws.close(code=4000)
-            guilds = list(self.world.guilds.values())
+            guilds = [g for g in self.world.guilds.values() if session.owns(g["id"])]
             ready = {
                 "v": 10,
                 "user": self.world.bot_user,
@@ -158,17 +186,18 @@ class Gateway:
             }
             if "shard" in data:
                 ready["shard"] = data["shard"]
-            await self._dispatch_locked("READY", ready)
+            await self._dispatch_locked("READY", ready, session)
             for g in guilds:
-                await self._dispatch_locked("GUILD_CREATE", g)
+                await self._dispatch_locked("GUILD_CREATE", g, session)
             self.live.set()
-        self._note("ready", session_id=self.session.session_id)
+        self._note("ready", session_id=session.session_id, shard=data.get("shard"))
 
     async def _resume(self, ws: web.WebSocketResponse, request: web.Request,
                       data: dict[str, Any]) -> None:
         self._note("resume", seq=data.get("seq"), session_id=data.get("session_id"))
-        session = self.session
-        if session is None or data.get("session_id") != session.session_id:
+        session = next((s for s in self.shards.values()
+                        if s.session_id == data.get("session_id")), None)
+        if session is None:
             await self._send(ws, {"op": INVALIDATE_SESSION, "d": False})
             self._note("invalid_session", resumable=False, reason="unknown session")
             return
@@ -180,7 +209,7 @@ class Gateway:
             replay = [e for e in session.buffer if e["s"] > last]
             for event in replay:
                 await self._send(ws, event)
-            await self._dispatch_locked("RESUMED", {})
+            await self._dispatch_locked("RESUMED", {}, session)
             self.live.set()
         self._note("resumed", replayed=len(replay))
 
@@ -207,8 +236,14 @@ class Gateway:
             return False
         return True
 
-    async def _dispatch_locked(self, event: str, data: dict[str, Any]) -> int:
-        session = self.session
+    def route(self, event: str, data: dict[str, Any]) -> Session | None:
+        """The session of the shard that gets this event (None if that shard is not in)."""
+        guild_id = guild_of(event, data)
+        return next((s for s in self.shards.values() if s.owns(guild_id)), None)
+
+    async def _dispatch_locked(self, event: str, data: dict[str, Any],
+                               session: Session | None = None) -> int:
+        session = session or self.route(event, data)
         assert session is not None
         session.seq += 1
         payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
@@ -222,18 +257,18 @@ class Gateway:
 
         Returns the event's sequence number.
         """
-        if self.session is None:
-            try:
-                await asyncio.wait_for(self.live.wait(), timeout)
-            except TimeoutError:
+        deadline = time.monotonic() + timeout
+        while self.route(event, data) is None:  # e.g. its shard has not identified yet
+            if time.monotonic() >= deadline:
                 raise RuntimeError(f"no bot identified on the fake gateway within {timeout}s "
-                                   f"(cannot dispatch {event})") from None
+                                   f"(cannot dispatch {event})")
+            await asyncio.sleep(0.02)
         async with self._lock:
             return await self._dispatch_locked(event, data)
 
     async def dispatch_if_connected(self, event: str, data: dict[str, Any]) -> int | None:
         """Send a DISPATCH event only if a session exists (echoes of the bot's own actions)."""
-        if self.session is None:
+        if self.route(event, data) is None:
             return None
         async with self._lock:
             return await self._dispatch_locked(event, data)
@@ -273,6 +308,7 @@ class Gateway:
             raise RuntimeError("no live gateway connection to invalidate")
         mark = self.recorder.last_seq
         if not resumable:
+            self.shards.pop(session.shard[0], None)
             self.session = None
         self.live.clear()
         self._note("invalid_session", resumable=resumable)
@@ -297,6 +333,7 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=1001), 1.0)
         self.session = None
+        self.shards.clear()
         self.live.clear()
 
     def _note(self, event: str, **detail: Any) -> None:

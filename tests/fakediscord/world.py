@@ -111,6 +111,26 @@ class World:
                 perms |= int(r["permissions"])
         return perms
 
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> dict[str, Any]:
+        """Another guild with the bot and the owner in it and a #general channel; with
+        `shard` = (id, count), its ID lands on that shard ((guild_id >> 22) % count == id)."""
+        guild_id = self.ids.next()
+        if shard is not None:
+            shard_id, count = shard
+            guild_id += ((shard_id - (guild_id >> 22)) % count) << 22
+            while self.ids.next() < guild_id:  # later IDs stay larger than this one
+                pass
+        everyone = p.role(guild_id, "@everyone", p.DEFAULT_PERMISSIONS)
+        bot_role = p.role(self.ids.next(), "stylebot",
+                          p.DEFAULT_PERMISSIONS | p.MANAGE_MESSAGES, position=1, managed=True)
+        members = [p.member(self.bot_user, [int(bot_role["id"])]), p.member(self.owner, [])]
+        guild = p.guild(guild_id, name, owner_id=int(self.owner["id"]),
+                        roles=[everyone, bot_role], channels=[], members=members)
+        guild["member_count"] = len(members)
+        self.guilds[guild_id] = guild
+        self.add_channel("general", guild_id)
+        return guild
+
     def add_channel(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
         """Create a text channel in a guild (default guild)."""
         guild = self.guilds[guild_id or self.guild_id]

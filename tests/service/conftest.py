@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.commands import shared_cache_dir
+from tests.fakediscord.fixtures import fake_discord  # noqa: F401  (the bot-on-service tests)
 from tests.service.cluster import (
     LOOPBACK,
     Service,

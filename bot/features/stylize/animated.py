@@ -29,6 +29,7 @@ from bot.imaging.animation.pillow_frames import open_animated
 from bot.jobs import JobRejected, OnCooldown, QueueFull, UserBusy
 from bot.jobs.latest import LatestOnly
 from bot.pipeline import StylizeOptions, style_from_bytes
+from bot.service.client import ServicePainting
 
 if TYPE_CHECKING:
     from bot.app import StyleBot
@@ -41,6 +42,7 @@ T = TypeVar("T")
 ADMISSION_RETRY = 1.0  # seconds between tries of a redone request refused for now
 BAR_CELLS = 10
 NOT_AN_ANIMATION = "The photo could not be read as an animation."
+_FORMAT_OF_MEDIA = {"image/gif": "GIF", "video/mp4": "MP4", "image/webp": "WEBP"}
 
 # The result's buttons for a request (the cog's view maker).
 ViewMaker = Callable[[RenderRequest, Replier], Awaitable["ResultView"]]
@@ -80,19 +82,33 @@ def animation_caption(request: RenderRequest, result: AnimationResult, upload: F
                       seconds: float) -> str:
     """The line under a painted animation: styles, strength, colours, size, frames, length,
     time taken, the format when the GIF did not fit, and what was trimmed."""
+    return clip_caption(request, result.frames, result.seconds, result.note, result.size,
+                        upload, seconds)
+
+
+def clip_caption(request: RenderRequest, frames: int, length: float, note: str,
+                 painted_size: tuple[int, int], upload: FittedAnimation, seconds: float) -> str:
+    """animation_caption from its parts (the painting service answers with these)."""
     options = request.options
     bits = [f"🎨 {describe_styles(request)}", f"strength {options.strength:g}"]
     if options.keep_colours:
         bits.append("colours kept")
     width, height = upload.size
-    bits += [f"{width}×{height}", f"{result.frames} frames, {result.seconds:.1f} s",
-             f"{seconds:.1f} s"]
+    bits += [f"{width}×{height}", f"{frames} frames, {length:.1f} s", f"{seconds:.1f} s"]
     if upload.fmt != "GIF":
-        smaller = " and made smaller" if upload.size != result.size else ""
+        smaller = " and made smaller" if upload.size != painted_size else ""
         bits.append(f"sent as {upload.fmt}{smaller} to fit the upload limit")
-    if result.note:
-        bits.append(result.note)
+    if note:
+        bits.append(note)
     return " · ".join(bits)
+
+
+def service_upload(painting: ServicePainting) -> FittedAnimation:
+    """The painting service's animation (already fitted to the upload limit) as an upload."""
+    fmt = _FORMAT_OF_MEDIA.get(painting.media_type)
+    if fmt is None or not painting.frames:  # not an animation: the service saw a still
+        raise ImageError(NOT_AN_ANIMATION)
+    return FittedAnimation(painting.data, fmt, (painting.width, painting.height))
 
 
 @dataclass(frozen=True)
@@ -225,9 +241,19 @@ class AnimatedJobs:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
                 loop.call_soon_threadsafe(line.put, progress_line(done, total))
 
-        prepare = functools.partial(open_inputs, request, self.bot.limits,
-                                    settings.animation_limits())
-        paint = functools.partial(paint_inputs, self.bot.engine, request.options, progress)
+        async def notice(text: str) -> None:
+            line.put(text, urgent=True)
+
+        # jobs.backend = "serve": the service paints every frame (no frame count shown then)
+        steps = self.bot.painter.animation_steps(request, notice, replier.filesize_limit,
+                                                 settings.jobs.animation_timeout)
+        if steps is None:
+            prepare: Callable[[], Any] = functools.partial(
+                open_inputs, request, self.bot.limits, settings.animation_limits())
+            paint: Callable[[Any], Any] = functools.partial(
+                paint_inputs, self.bot.engine, request.options, progress)
+        else:
+            prepare, paint = steps.prepare, steps.paint
         report = _line_reporter(line)
         if journal_id is not None:
             report = self._journal.marking_running(journal_id, report)
@@ -253,18 +279,23 @@ class AnimatedJobs:
             break
         try:
             async with replier.typing():
-                painted: PaintedAnimation = await job.result()
+                painted = await job.result()
                 line.close()
-                start = time.perf_counter()
-                upload = await asyncio.to_thread(painted.result.encode_to_fit,
-                                                 replier.filesize_limit)
-                seconds = painted.seconds + time.perf_counter() - start
+                if steps is not None:  # a ServicePainting: painted and fitted by the service
+                    upload = service_upload(painted)
+                    text = clip_caption(request, painted.frames, painted.duration, painted.note,
+                                        upload.size, upload, painted.seconds)
+                else:
+                    start = time.perf_counter()
+                    upload = await asyncio.to_thread(painted.result.encode_to_fit,
+                                                     replier.filesize_limit)
+                    seconds = painted.seconds + time.perf_counter() - start
+                    text = animation_caption(request, painted.result, upload, seconds)
         finally:
             stop.set()  # a timed-out painting stops at its next frame, freeing its worker
             line.close()
             slot.settled()
         file = discord.File(io.BytesIO(upload.data), filename=f"stylized{upload.suffix}")
-        text = animation_caption(request, painted.result, upload, seconds)
         message_id = await replier.result(text, file, await self._view(request, replier))
         self.bot.recent.put(message_id, RecentResult(replier.user_id, request))
 

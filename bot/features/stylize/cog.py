@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import io
 import logging
@@ -25,15 +24,7 @@ from bot.features.stylize.captions import caption, describe_styles, position_rep
 from bot.features.stylize.grammar import StylizeArgs
 from bot.features.stylize.inputs import InputPlanner, Planned
 from bot.features.stylize.journal import Journal, interaction_address, message_address
-from bot.features.stylize.painting import (
-    Painted,
-    Rendered,
-    RenderRequest,
-    StyleInput,
-    decode_inputs,
-    encode,
-    paint_inputs,
-)
+from bot.features.stylize.painting import Rendered, RenderRequest, StyleInput
 from bot.features.stylize.recent import RecentResult
 from bot.features.stylize.replies import (
     ComponentReplier,
@@ -213,16 +204,15 @@ class Stylize(commands.Cog):
             await self.animations.run_job(replier, request, journal_id=journal_id,
                                           patient=patient)
             return
-        # The photo is decoded ahead, while the job before it is painted.
-        inputs = functools.partial(decode_inputs, request, self.bot.limits)
-        work = functools.partial(paint_inputs, self.bot.engine, request.options)
+        painter = self.bot.painter  # the engine here, or the painting service (jobs.backend)
+        steps = painter.steps(request, replier.status)
         report = position_reporter(replier)
         if journal_id is not None:
             report = self.journal.marking_running(journal_id, report)
         while True:
             try:
                 job = self.bot.jobs.submit(
-                    replier.user_id, work, prepare=inputs,
+                    replier.user_id, steps.paint, prepare=steps.prepare,
                     timeout=self.bot.settings.limits.job_timeout,
                     label=describe_styles(request), on_position=report,
                 )
@@ -233,9 +223,7 @@ class Stylize(commands.Cog):
                 await asyncio.sleep(getattr(exc, "retry_after", ADMISSION_RETRY))
         replier.accepted()
         async with replier.typing():
-            painted: Painted = await job.result()
-            # Outside the job: the queue's worker is free and the next painting already runs.
-            rendered: Rendered = await asyncio.to_thread(encode, painted, replier.filesize_limit)
+            rendered: Rendered = await painter.finish(await job.result(), replier.filesize_limit)
         file = discord.File(io.BytesIO(rendered.data), filename=rendered.filename)
         message_id = await replier.result(caption(request, rendered), file,
                                           await self._view(request, replier))
