@@ -30,6 +30,7 @@ import psutil
 from benchmarks.common import QUIET, jpeg_bytes, load, mirror, wait_quiet
 from bot.config import load_settings, override
 
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray on loopback (read at import)
 STYLE = "starry-night"
 SIZE = (1024, 768)
 
@@ -141,6 +142,16 @@ async def in_process_painter(cache: Path):
     return run
 
 
+async def bare_burst(painters: list, photo: bytes, each: int) -> float:
+    """Paintings per second of bare engines (no Ray, no HTTP), each in its own thread."""
+    start = time.perf_counter()
+    await asyncio.gather(*(
+        asyncio.to_thread(lambda p=painter: [p(photo) for _ in range(each)])
+        for painter in painters
+    ))
+    return each * len(painters) / (time.perf_counter() - start)
+
+
 def rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / 2**20
 
@@ -170,7 +181,6 @@ async def measure(rounds: int, patience: float) -> None:
 
     from bot.service.app import build_app
 
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(f"CPU: {cpu_line()}")
@@ -187,8 +197,15 @@ async def measure(rounds: int, patience: float) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
             for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
                 await burst(http, url, photo, 2 * replicas, 2 * replicas, session_dir, 0)
+            bare = [await in_process_painter(cache) for _ in range(2)]
+            for painter in bare:
+                painter(photo)
             bursts: dict[int, list[Burst]] = {1: [], 2: []}
+            bare_rates: dict[int, list[float]] = {1: [], 2: []}
             for _ in range(rounds):
+                for replicas in (1, 2):
+                    wait_quiet(patience)
+                    bare_rates[replicas].append(await bare_burst(bare[:replicas], photo, 6))
                 for url, replicas in ((one, 1), (two, 2)):
                     bursts[replicas].append(await burst(
                         http, url, photo, 6 * replicas, 2 * replicas, session_dir, patience
@@ -201,6 +218,10 @@ async def measure(rounds: int, patience: float) -> None:
                 print(f"  {replicas} replica(s) x 1 thread: median "
                       f"{statistics.median(b.rate for b in runs):.2f}  ({text}); "
                       f"{cpu:.2f} CPU-s per painting")
+            bare_ratios = [b / a for a, b in zip(bare_rates[1], bare_rates[2], strict=True)]
+            print(f"  control, bare engines in this process (no Ray), 1 vs 2 threads of 1 "
+                  f"engine each: {rates_text(bare_rates[1])} vs {rates_text(bare_rates[2])}; "
+                  f"speed-up {statistics.median(bare_ratios):.2f}x: what this machine allows now")
             pairs = list(zip(bursts[1], bursts[2], strict=True))
             ratios = [b.rate / a.rate for a, b in pairs]
             quiet = [b.rate / a.rate for a, b in pairs if max(a.foreign, b.foreign) <= QUIET]

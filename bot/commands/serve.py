@@ -66,6 +66,8 @@ def with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Start or join Ray, deploy the app, print its URL, and stop cleanly on SIGINT/SIGTERM."""
     settings = with_overrides(settings, args)
+    if not settings.service.address:  # a new local instance: keep Ray's own traffic on loopback
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read when Ray loads
     try:
         import ray
         from ray import serve
@@ -121,7 +123,6 @@ def _start_ray(ray: Any, address: str) -> None:
             check_reachable(address)
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
             ray.init(
                 address="local",
                 include_dashboard=False,

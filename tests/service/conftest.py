@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# Ray reads this when it is first imported: with it, every node of the test cluster (and every
+# worker) uses 127.0.0.1 instead of the machine's reachable address.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 import time
 
 import aiohttp
@@ -26,7 +30,6 @@ def service(mirror_dir, tmp_path_factory):
     """Head and second node on 127.0.0.1 (one CPU each), Serve's proxy on loopback, two
     painter replicas (one per node), at most 2 paintings waiting. Always torn down, and no Ray
     process of the session may outlive it."""
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     os.environ.pop("RAY_ADDRESS", None)
     import ray
     from ray import serve
@@ -48,6 +51,9 @@ def service(mirror_dir, tmp_path_factory):
             replicas=2, num_cpus=1, max_queued_requests=2, retry_after=2.0,
         )
         serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        raylets = [p for p in processes_of(session_dir) if "raylet" in p.name()]
+        assert len(raylets) == 2
+        assert all(f"--node_ip_address={LOOPBACK}" in p.cmdline() for p in raylets)
         yield Service(f"http://{LOOPBACK}:{port}", settings, session_dir)
     finally:
         started = processes_of(session_dir)

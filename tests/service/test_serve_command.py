@@ -58,7 +58,8 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(mirror_dir, tmp_path_f
         line = read_line_with(process, "Painting service at", 180)
         assert f"http://{LOOPBACK}:{port}/" in line
         ray_processes = psutil.Process(process.pid).children(recursive=True)
-        assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)
+        raylets = [p for p in ray_processes if p.name() == "raylet"]
+        assert raylets and f"--node_ip_address={LOOPBACK}" in raylets[0].cmdline()
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/healthz", timeout=30) as answer:
             assert answer.status == 200
         body, kind = multipart(
