@@ -72,12 +72,12 @@ async def run_bot(fake: FakeDiscord, settings: Settings, photo: bytes, reps: int
 
 
 async def measure(reps: int) -> None:
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray loads
     import ray
     from ray import serve
 
     from bot.service.app import build_app
 
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(f"CPU: {cpu_line()}")
