@@ -34,7 +34,7 @@ from bot.animation import paint_animation
 from bot.engine.lite import LiteEngine
 from bot.imaging import ImageLimits
 from bot.imaging.animation import AnimationLimits, flicker, open_animation
-from bot.pipeline import StylizeOptions, style_from_file
+from bot.stylization import StylizeOptions, style_from_file
 from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
 
 SECTIONS = ("speed", "rss", "flicker")
@@ -160,7 +160,7 @@ from pathlib import Path
 from PIL import Image
 from benchmarks.animation import LIMITS, OPTIONS, animation_of, make_engine
 from bot.animation import paint_animation
-from bot.pipeline import style_from_file
+from bot.stylization import style_from_file
 from benchmarks.common import style_path
 from tests.imaging.animation.clips import moving_frames, video
 

@@ -52,7 +52,7 @@ from bot.features.stylize.painting import (
 )
 from bot.imaging import ImageLimits, decode_image, read_image_bytes
 from bot.machine import usable_cores
-from bot.pipeline import StylizeOptions, style_from_bytes
+from bot.stylization import StylizeOptions, style_from_bytes
 
 SECTIONS = ("latency", "lag", "burst", "memory")
 STYLE = "starry-night"

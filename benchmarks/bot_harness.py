@@ -20,7 +20,7 @@ from PIL import Image
 from bot.app import StyleBot, create_bot
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import load_engine, make_resolver
+from bot.loaders import load_engine, make_resolver
 from tests.fakediscord import FakeDiscord, SentMessage, run_bot
 
 T = TypeVar("T")
@@ -403,7 +403,7 @@ class StageTimer:
         # the job in the worker (after its decode)
         ("bot.features.stylize.painting", "paint_inputs", "paint"),
         ("bot.imaging.decode", "decode_image", "decode"),
-        ("bot.pipeline", "stylize", "engine"),  # size cap + engine.stylize
+        ("bot.stylization", "stylize", "engine"),  # size cap + engine.stylize
         ("bot.imaging.upload", "encode_for_upload", "encode"),  # after the worker
     )
 

@@ -32,7 +32,7 @@ from bot.engine.lite import LiteEngine
 from bot.engine.openvino_net import TransferNetwork, cpu_capabilities, make_core
 from bot.imaging import ImageLimits, decode_image, encode_image
 from bot.machine import usable_cores
-from bot.pipeline import StylizeOptions, style_from_file, stylize
+from bot.stylization import StylizeOptions, style_from_file, stylize
 
 THREADS = 2
 SECTIONS = ("accuracy", "transfer", "profile", "compile", "allin", "rss", "cli")
@@ -285,7 +285,7 @@ def compile_section(reps: int) -> None:
 
 
 def allin_section(reps: int) -> None:
-    """Section 4: warm JPEG bytes -> decode -> pipeline.stylize -> PNG bytes at 1024x768."""
+    """Section 4: warm JPEG bytes -> decode -> stylization.stylize -> PNG bytes at 1024x768."""
     limits = ImageLimits()
     with tempfile.TemporaryDirectory(prefix="stylebot-allin-") as tmp:
         engine = LiteEngine(model("prediction"), model("fp16"), threads=THREADS,
@@ -293,7 +293,7 @@ def allin_section(reps: int) -> None:
         style = style_from_file(style_path(), limits)
         engine.warm_up([style])
         data, options = jpeg_bytes(1024, 768), StylizeOptions()
-        stages: dict[str, list[float]] = {"decode": [], "pipeline.stylize": [], "encode PNG": []}
+        stages: dict[str, list[float]] = {"decode": [], "stylization.stylize": [], "encode PNG": []}
 
         def once() -> None:
             t0 = time.perf_counter()

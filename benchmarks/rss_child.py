@@ -9,7 +9,7 @@ from pathlib import Path
 from benchmarks.common import STYLE, jpeg_bytes, model, style_path
 from bot.engine.lite import LiteEngine
 from bot.imaging import ImageLimits, decode_image, encode_image
-from bot.pipeline import StylizeOptions, style_from_file, stylize
+from bot.stylization import StylizeOptions, style_from_file, stylize
 
 
 def _status_mb(field: str) -> float:

@@ -123,8 +123,8 @@ async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
 async def in_process_painter(cache: Path):
     """The same work a replica does for one request, in this process on a 1-thread engine."""
     from bot.imaging import decode_image, encode_image, style_limits
-    from bot.pipeline import StylizeOptions, style_from_bytes, stylize
-    from bot.runtime import load_engine, make_resolver
+    from bot.loaders import load_engine, make_resolver
+    from bot.stylization import StylizeOptions, style_from_bytes, stylize
 
     config = settings(cache, 1)
     config = override(config, "engine", {"threads": 1})

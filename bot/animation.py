@@ -20,7 +20,7 @@ from bot.imaging.animation import (
     encode_animation,
     encode_to_fit,
 )
-from bot.pipeline import StylizeOptions, frame_painter
+from bot.stylization import StylizeOptions, frame_painter
 
 T = TypeVar("T")
 #: progress(frames painted so far, frames expected in all)

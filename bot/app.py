@@ -24,7 +24,7 @@ from bot.features.stylize.painters import LocalPainter, Painter
 from bot.features.stylize.recent import RecentResults
 from bot.features.stylize.remote import RemotePainter
 from bot.jobs import JobQueue
-from bot.runtime import load_engine, make_catalog, make_resolver
+from bot.loaders import load_engine, make_catalog, make_resolver
 from bot.store import Store
 
 log = logging.getLogger(__name__)

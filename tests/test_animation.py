@@ -11,7 +11,7 @@ from bot.engine import WeightedStyle
 from bot.errors import ImageError
 from bot.imaging import ImageLimits, keep_colours
 from bot.imaging.animation import AnimationLimits, flicker, open_animation
-from bot.pipeline import StylizeOptions, stylize
+from bot.stylization import StylizeOptions, stylize
 from tests.engine.stats import distance, mean_abs_diff
 from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
 

@@ -44,7 +44,7 @@ from benchmarks.bot_harness import (
 )
 from bot.imaging import decode_image, read_image_bytes
 from bot.imaging.upload import FULL_SIZE_FORMATS
-from bot.pipeline import style_from_bytes
+from bot.stylization import style_from_bytes
 
 VARIANTS = {
     "as is": (),

@@ -31,7 +31,7 @@ from bot.engine.openvino_net import (
     make_core,
 )
 from bot.imaging import ImageLimits, encode_image, from_float_array
-from bot.pipeline import style_from_file
+from bot.stylization import style_from_file
 
 BASE = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 2}  # what the engine uses
 DEFAULT = "engine default (LATENCY, 2 threads)"

@@ -26,7 +26,7 @@ from bot.imaging.animation import (
     open_animation,
     save_bytes_atomic,
 )
-from bot.pipeline import StylizeOptions
+from bot.stylization import StylizeOptions
 
 #: A side no frame reaches (the pixel limit stops it first): "do not shrink".
 _UNCAPPED = 1 << 20

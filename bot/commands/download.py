@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.assets import prefetch
 from bot.config import Settings
-from bot.runtime import make_catalog, make_resolver
+from bot.loaders import make_catalog, make_resolver
 
 
 def run_download(settings: Settings, *, into_cache: bool = False) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.assets import PresetCatalog
 from bot.config import Settings
-from bot.runtime import make_catalog
+from bot.loaders import make_catalog
 
 
 def format_presets(catalog: PresetCatalog) -> list[str]:

@@ -21,9 +21,9 @@ from bot.imaging import (
     read_image_bytes,
     save_image_atomic,
 )
+from bot.loaders import load_engine, make_catalog, make_resolver, preset_style
 from bot.machine import usable_cores
-from bot.pipeline import StylizeOptions, style_from_file, stylize
-from bot.runtime import load_engine, make_catalog, make_resolver, preset_style
+from bot.stylization import StylizeOptions, style_from_file, stylize
 
 #: Outputs that are always one still picture (of an animation, its first frame, as before).
 STILL_ONLY_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})

@@ -32,7 +32,7 @@ class WeightedStyle:
 
 
 class Engine(Protocol):
-    """What the pipeline, the CLI and the bot need from a stylization engine."""
+    """What the stylization steps, the CLI and the bot need from a stylization engine."""
 
     name: str
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.config import Settings
 from bot.errors import StylebotError
-from bot.runtime import make_catalog
+from bot.loaders import make_catalog
 from bot.service.errors import (
     BUSY,
     NOT_ANSWERING,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from bot.assets import PresetCatalog
 from bot.config import Settings
 from bot.engine.base import check_strength
-from bot.pipeline import StylizeOptions
 from bot.service.errors import BadForm
 from bot.service.form import FormPart
+from bot.stylization import StylizeOptions
 
 TEXT_FIELDS = ("weights", "strength", "keep_colors", "max_size", "format", "max_bytes")
 FIELDS = ("content", "style", "style_image", *TEXT_FIELDS)

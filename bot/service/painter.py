@@ -17,8 +17,7 @@ from bot.imaging.animation import (
     looks_like_video,
     open_animation,
 )
-from bot.pipeline import style_from_bytes, stylize
-from bot.runtime import load_engine, make_catalog, make_resolver
+from bot.loaders import load_engine, make_catalog, make_resolver
 from bot.service.errors import BadForm, status_for
 from bot.service.order import (
     MEDIA_TYPE_OF_ANIMATION,
@@ -26,6 +25,7 @@ from bot.service.order import (
     PaintOrder,
     PaintOutcome,
 )
+from bot.stylization import style_from_bytes, stylize
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class Painter:
     """One replica: the engine (threads = the replica's CPUs), preset bytes and style vectors.
 
-    Style vectors are keyed by the style image's SHA-256 (`bot.pipeline.style_from_bytes`) in
+    Style vectors are keyed by the style image's SHA-256 (`bot.stylization.style_from_bytes`) in
     the engine's cache: in memory, and on the node's disk under the cache folder, so an
     uploaded style costs the style network once per node.
     """

@@ -11,8 +11,8 @@ from bot.assets import AssetResolver, PresetCatalog
 from bot.engine import Engine
 from bot.errors import UnknownPreset
 from bot.imaging import ImageLimits, read_image_bytes, style_limits
-from bot.pipeline import style_from_bytes
 from bot.store import Store, normalise_preset_name
+from bot.stylization import style_from_bytes
 
 log = logging.getLogger(__name__)
 

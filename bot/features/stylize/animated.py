@@ -28,8 +28,8 @@ from bot.imaging.animation.fit import FittedAnimation
 from bot.imaging.animation.pillow_frames import open_animated
 from bot.jobs import JobRejected, OnCooldown, QueueFull, UserBusy
 from bot.jobs.latest import LatestOnly
-from bot.pipeline import StylizeOptions, style_from_bytes
 from bot.service.client import ServicePainting
+from bot.stylization import StylizeOptions, style_from_bytes
 
 if TYPE_CHECKING:
     from bot.app import StyleBot

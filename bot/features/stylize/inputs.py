@@ -14,7 +14,7 @@ from bot.features.stylize.grammar import ArgumentError, StylizeArgs, parse_words
 from bot.features.stylize.journal import Recipe, StyleSource
 from bot.features.stylize.painting import RenderRequest, StyleInput
 from bot.imaging.limits import MIN_OUTPUT_SIDE
-from bot.pipeline import StylizeOptions
+from bot.stylization import StylizeOptions
 
 if TYPE_CHECKING:
     from bot.app import StyleBot

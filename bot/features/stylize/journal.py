@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.errors import StylebotError
 from bot.jobs import PositionCallback
-from bot.pipeline import StylizeOptions
+from bot.stylization import StylizeOptions
 
 if TYPE_CHECKING:
     import discord

@@ -11,7 +11,7 @@ from PIL import Image
 from bot.engine import Engine, WeightedStyle
 from bot.imaging import ImageLimits, decode_image, fit_long_side, style_limits
 from bot.imaging.upload import FULL_SIZE_FORMATS, encode_for_upload
-from bot.pipeline import StylizeOptions, style_from_bytes, stylize
+from bot.stylization import StylizeOptions, style_from_bytes, stylize
 
 
 @dataclass(frozen=True)

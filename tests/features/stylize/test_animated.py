@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from bot.features.stylize.journal import Recipe, StyleSource
-from bot.pipeline import StylizeOptions
 from bot.store import Store
+from bot.stylization import StylizeOptions
 from tests.fakediscord import SentMessage
 from tests.fakediscord import payloads as p
 from tests.features.conftest import jpeg_bytes

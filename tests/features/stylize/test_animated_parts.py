@@ -118,7 +118,7 @@ def test_the_caption_says_what_was_trimmed_and_why_it_is_an_mp4():
     from bot.features.stylize.painting import RenderRequest, StyleInput
     from bot.imaging.animation import PaintedClip
     from bot.imaging.animation.fit import FittedAnimation
-    from bot.pipeline import StylizeOptions
+    from bot.stylization import StylizeOptions
 
     clip = PaintedClip([f for f in moving_frames(4)], [100.0] * 4, 0)
     result = AnimationResult(clip, "GIF", 300, "painted the first 4 frames of 300")

@@ -20,7 +20,7 @@ from bot.features.stylize.painting import (
     paint_inputs,
 )
 from bot.imaging import ImageLimits
-from bot.pipeline import StylizeOptions
+from bot.stylization import StylizeOptions
 
 LIMITS = ImageLimits()
 ROOMY = 8 * 1024 * 1024

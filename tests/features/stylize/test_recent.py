@@ -6,7 +6,7 @@ import pytest
 
 from bot.features.stylize.painting import RenderRequest, StyleInput
 from bot.features.stylize.recent import RecentResult, RecentResults
-from bot.pipeline import StylizeOptions
+from bot.stylization import StylizeOptions
 
 
 class Clock:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.features.stylize.journal import Recipe, StyleSource
-from bot.pipeline import StylizeOptions
 from bot.store import Store
+from bot.stylization import StylizeOptions
 
 
 async def test_entries_that_cannot_be_redone_are_dropped_without_a_word(fake_discord, make_bot,

@@ -1,4 +1,4 @@
-"""The pipeline on the real lite engine: capped output size, colour keeping, style keys."""
+"""The stylization steps on the real lite engine: capped output size, colour keeping, style keys."""
 
 import hashlib
 import io
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import bot.pipeline
+import bot.stylization
 from bot.errors import ImageError
 from bot.imaging import ImageLimits, fit_long_side
-from bot.pipeline import StylizeOptions, style_from_bytes, style_from_file, stylize
+from bot.stylization import StylizeOptions, style_from_bytes, style_from_file, stylize
 
 LIMITS = ImageLimits()
 
@@ -105,7 +105,7 @@ def test_a_style_whose_vector_is_cached_is_never_decoded(lite_engine, photo, mon
         decodes.append(args)
         raise AssertionError("the cached style was decoded again")
 
-    monkeypatch.setattr(bot.pipeline, "decode_image", counting_decode)
+    monkeypatch.setattr(bot.stylization, "decode_image", counting_decode)
     again = stylize(lite_engine, content, [style_from_bytes(data, LIMITS)], StylizeOptions())
     assert decodes == []
     assert np.array_equal(np.asarray(first), np.asarray(again))

@@ -1,4 +1,4 @@
-"""Wiring shared by the CLI and the bot: settings -> asset resolver, preset catalog, engine."""
+"""Settings -> asset resolver, preset catalog and engine: shared by the CLI, bot and service."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.assets import PREDICTION_INT8, TRANSFER_MODELS, AssetResolver, Preset, 
 from bot.config import Settings
 from bot.engine import Engine, WeightedStyle, create_engine
 from bot.imaging import ImageLimits
-from bot.pipeline import style_from_file
+from bot.stylization import style_from_file
 
 
 def make_resolver(settings: Settings, *, progress: bool = False) -> AssetResolver:
