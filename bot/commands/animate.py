@@ -24,7 +24,7 @@ from bot.imaging.animation import (
     format_for_suffix,
     looks_like_video,
     open_animation,
-    save_bytes_atomic,
+    save_animation_atomic,
 )
 from bot.stylization import StylizeOptions
 
@@ -93,7 +93,7 @@ def run_animation(
     finally:
         engine.close()
         job.animation.close()
-    save_bytes_atomic(result.encode(job.fmt), job.output)
+    save_animation_atomic(result.encode(job.fmt), job.output)
     width, height = result.size
     seconds = time.perf_counter() - start
     note = f"; {result.note}" if result.note else ""

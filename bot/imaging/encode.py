@@ -51,7 +51,12 @@ def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
     over ``path``; on any failure the temporary file is removed and ``path`` is untouched.
     """
     target = Path(path)
-    data = encode_image(img, format_for_path(target), quality=quality)
+    save_bytes_atomic(encode_image(img, format_for_path(target), quality=quality), target)
+
+
+def save_bytes_atomic(data: bytes, path: str | os.PathLike[str], *, what: str = "image") -> None:
+    """Replace ``path`` with ``data`` in one step; a failure is one sentence naming the folder."""
+    target = Path(path)
     try:
         with atomic_write(target) as handle:
             handle.write(data)
@@ -63,7 +68,7 @@ def save_image_atomic(img: Image.Image, path: str | os.PathLike[str], *,
         ) from exc
     except OSError as exc:
         reason = f" ({exc.strerror})" if exc.strerror else ""
-        raise ImageError(f"The image could not be saved to “{target}”{reason}.") from exc
+        raise ImageError(f"The {what} could not be saved to “{target}”{reason}.") from exc
 
 
 def _options(fmt: str, quality: int) -> dict[str, object]:

@@ -13,7 +13,7 @@ from bot.imaging.animation.encode import (
     SUFFIX_OF,
     encode_animation,
     format_for_suffix,
-    save_bytes_atomic,
+    save_animation_atomic,
 )
 from bot.imaging.animation.fit import FittedAnimation, encode_to_fit
 from bot.imaging.animation.open import Animation, open_animation
@@ -38,5 +38,5 @@ __all__ = [
     "format_for_suffix",
     "looks_like_video",
     "open_animation",
-    "save_bytes_atomic",
+    "save_animation_atomic",
 ]

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bot.atomic import atomic_write
 from bot.errors import ImageError
 from bot.imaging.animation.clip import PaintedClip
+from bot.imaging.encode import save_bytes_atomic
 
 ANIMATION_FORMATS = ("GIF", "MP4", "WEBP")
 ANIMATION_SUFFIXES = {".gif": "GIF", ".mp4": "MP4", ".webp": "WEBP"}
@@ -194,18 +194,6 @@ def _mp4(clip: PaintedClip, crf: int) -> bytes:
             raise ImageError("The animation could not be encoded as MP4.") from exc
 
 
-def save_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
-    """Replace `path` with `data` in one step (as save_image_atomic does for still images)."""
-    target = Path(path)
-    try:
-        with atomic_write(target) as handle:
-            handle.write(data)
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise ImageError(f"The folder “{target.parent}” does not exist.") from exc
-    except PermissionError as exc:
-        raise ImageError(
-            f"There is no permission to write to the folder “{target.parent}”."
-        ) from exc
-    except OSError as exc:
-        reason = f" ({exc.strerror})" if exc.strerror else ""
-        raise ImageError(f"The animation could not be saved to “{target}”{reason}.") from exc
+def save_animation_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
+    """Replace `path` with an encoded animation in one step (see save_bytes_atomic)."""
+    save_bytes_atomic(data, path, what="animation")
