@@ -12,6 +12,7 @@ from PIL import Image
 
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.fakediscord import fixtures as fake_fixtures
+from tests.fakediscord.ratelimits import RateLimits
 from tests.features import conftest as bot_fixtures
 from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
 
@@ -105,6 +106,7 @@ async def test_every_case_gets_one_outcome_and_the_bot_stays_healthy(fake_discor
     bot = make_bot(settings, jobs={"cooldown": 0.0, "per_user": 100, "max_queue": 100},
                    limits={"job_timeout": JOB_TIMEOUT, "download_timeout": DOWNLOAD_TIMEOUT})
     answered: dict[str, tuple[dict, SentMessage]] = {}
+    fake_discord.limiter.limits = RateLimits().scaled(0.1)  # limits on, windows 10x shorter
     async with fake_discord.running(bot):
         rss = PeakRss()
         started = time.monotonic()
