@@ -277,6 +277,7 @@ class AnimatedJobs:
                 slot.settled()
                 raise
             break
+        replier.accepted()  # the channel's outbox now counts this painting as owed
         try:
             async with replier.typing():
                 painted = await job.result()
