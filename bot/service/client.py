@@ -8,19 +8,24 @@ and a total timeout; a 4xx is the user's error and comes back as its one sentenc
 from __future__ import annotations
 
 import asyncio
+import email.message
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from bot.errors import StylebotError
 from bot.service.errors import NOT_ANSWERING, ServiceUnavailable
 
 HEADER_PREFIX = "X-Stylebot-"
+#: progress(frames painted so far, frames expected in all), called on the event loop
+Progress = Callable[[int, int], None]
+STREAM_CUT = "The painting service stopped answering part-way through."
 
 
 class ServiceRefused(StylebotError):
@@ -100,11 +105,15 @@ class ServiceClient:
         image_format: str | None = "png",
         max_bytes: int | None = None,
         total_timeout: float | None = None,
+        progress: Progress | None = None,
     ) -> ServicePainting:
         """Paint `content` in the blend of `styles`; retried until the policy's budget ends.
 
         An animation comes back animated: in `image_format` (gif, mp4, webp; None = its own
         kind) or, with `max_bytes` (and no format), GIF if it fits, else MP4, else smaller.
+        With `progress`, the service streams its frame count as it paints (the answer is
+        multipart/mixed: progress parts, then the painting) and `progress` gets each count; a
+        retry starts counting again.
 
         Raises ServiceRefused (a 4xx: the user's error, its sentence) or ServiceUnavailable
         (no answer after every retry: "The painting service is not answering; ...").
@@ -127,6 +136,8 @@ class ServiceClient:
             fields.append(("format", image_format, None))
         if max_bytes is not None:
             fields.append(("max_bytes", str(max_bytes), None))
+        if progress is not None:
+            fields.append(("progress", "true", None))
 
         async def attempt(timeout: float) -> ServicePainting:
             form = aiohttp.FormData()
@@ -142,22 +153,11 @@ class ServiceClient:
                 data=form,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
+                if response.status == 200 and response.content_type == "multipart/mixed":
+                    return await _read_stream(response, progress)
                 body = await response.read()
                 _raise_for(response, body)
-                headers = response.headers
-                return ServicePainting(
-                    data=body,
-                    media_type=response.content_type,
-                    width=int(headers.get(f"{HEADER_PREFIX}Width", 0)),
-                    height=int(headers.get(f"{HEADER_PREFIX}Height", 0)),
-                    seconds=float(headers.get(f"{HEADER_PREFIX}Seconds", 0)),
-                    replica=headers.get(f"{HEADER_PREFIX}Replica", ""),
-                    node=headers.get(f"{HEADER_PREFIX}Node", ""),
-                    attempts=0,
-                    frames=int(headers.get(f"{HEADER_PREFIX}Frames", 0)),
-                    duration=float(headers.get(f"{HEADER_PREFIX}Duration", 0)),
-                    note=headers.get(f"{HEADER_PREFIX}Note", ""),
-                )
+                return _painting(body, response.content_type, response.headers)
 
         painting, attempts = await self._with_retries(attempt, total_timeout)
         return replace(painting, attempts=attempts)
@@ -209,6 +209,71 @@ class ServiceClient:
         raise ServiceUnavailable(NOT_ANSWERING)
 
 
+def _painting(data: bytes, media_type: str, headers: Mapping[str, str]) -> ServicePainting:
+    """A painting from its bytes and the X-Stylebot-* headers (of the answer or of its part)."""
+    return ServicePainting(
+        data=data,
+        media_type=media_type,
+        width=int(headers.get(f"{HEADER_PREFIX}Width", 0)),
+        height=int(headers.get(f"{HEADER_PREFIX}Height", 0)),
+        seconds=float(headers.get(f"{HEADER_PREFIX}Seconds", 0)),
+        replica=headers.get(f"{HEADER_PREFIX}Replica", ""),
+        node=headers.get(f"{HEADER_PREFIX}Node", ""),
+        attempts=0,
+        frames=int(headers.get(f"{HEADER_PREFIX}Frames", 0)),
+        duration=float(headers.get(f"{HEADER_PREFIX}Duration", 0)),
+        note=headers.get(f"{HEADER_PREFIX}Note", ""),
+    )
+
+
+async def _read_stream(
+    response: aiohttp.ClientResponse, progress: Progress | None
+) -> ServicePainting:
+    """A streamed answer (multipart/mixed, each part with its Content-Length, so it is read the
+    moment it arrives): progress parts `{"frame": n, "frames": m}`, then one final part, the
+    painting or `{"error": ..., "status": ...}`. A stream cut before its final part (a replica
+    that died mid-painting) is retried like a 5xx."""
+    message = email.message.Message()
+    message["Content-Type"] = response.headers.get("Content-Type", "")
+    boundary = message.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise _Retryable(STREAM_CUT)
+    delimiter = f"--{boundary}".encode()
+    stream = response.content
+    try:
+        while (await stream.readline()).rstrip(b"\r\n") == delimiter:
+            headers = CIMultiDict[str]()
+            while (line := await stream.readline()).strip():
+                name, _, text = line.decode("latin-1").partition(":")
+                headers.add(name.strip(), text.strip())
+            body = await stream.readexactly(int(headers["Content-Length"]))
+            await stream.readline()  # the line break that ends the part
+            media_type = headers.get("Content-Type", "application/octet-stream")
+            if media_type.split(";")[0].strip() != "application/json":
+                return _painting(body, media_type, headers)
+            value = _json_object(body)
+            if "frame" in value:
+                if progress is not None:
+                    progress(int(value["frame"]), int(value.get("frames", value["frame"])))
+                continue
+            status = int(value.get("status", 500))
+            sentence = str(value.get("error", ""))
+            if 400 <= status < 500 and sentence:
+                raise ServiceRefused(sentence, status)
+            raise _Retryable(sentence or f"The painting service answered {status}.")
+    except (asyncio.IncompleteReadError, KeyError, ValueError):
+        pass  # cut part-way through a part, or a part that is not what the service sends
+    raise _Retryable(STREAM_CUT)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _raise_for(response: aiohttp.ClientResponse, body: bytes) -> None:
     """Nothing for a 2xx; ServiceRefused for a 4xx with the service's sentence; _Retryable for
     a 5xx, and for a 4xx without one (Serve's proxy answers 404 while the app is redeployed)."""
@@ -223,8 +288,4 @@ def _raise_for(response: aiohttp.ClientResponse, body: bytes) -> None:
 
 
 def _sentence(body: bytes) -> str:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return ""
-    return value.get("error", "") if isinstance(value, dict) else ""
+    return str(_json_object(body).get("error", ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.features.stylize.test_animated import (
+    PROGRESS,
     assert_painted,
     gif_clip,
     gif_frames,
@@ -38,6 +39,14 @@ async def test_animations_are_painted_by_the_service_gif_else_mp4(
     assert (durations, loop) == ([80] * 6, 0)
     assert "6 frames, 0.5 s" in small.content
     assert "sent as" not in small.content
+    # The service streamed its frame count: one status line, edited as the frames were painted.
+    statuses = [m for m in fake_discord.messages_created
+                if m.reply_to == small.reply_to and not m.files]
+    texts = [text for status in statuses for text in [status.content] + [
+        e.content for e in fake_discord.messages_edited if e.message_id == status.message_id]]
+    counts = [int(match.group(1)) for text in texts if (match := PROGRESS.match(text or ""))]
+    assert counts and counts == sorted(counts) and counts[-1] == 6, texts
+    assert all(match.group(2) == "6" for text in texts if (match := PROGRESS.match(text or "")))
     assert big.file.filename == "stylized.mp4", big.content
     assert len(big.file.data) <= UPLOAD_LIMIT
     assert mp4_frame_count(big.file.data) == (12, BIG)

@@ -235,7 +235,9 @@ class AnimatedJobs:
         loop = asyncio.get_running_loop()
         stop = threading.Event()  # set once the job's outcome is known (e.g. it timed out)
 
-        def progress(done: int, total: int) -> None:  # from the worker thread, after each frame
+        def progress(done: int, total: int) -> None:
+            """After each frame: from the worker thread (the engine here), or on the event loop
+            (the painting service's stream)."""
             if stop.is_set():  # a thread cannot be killed, but it can stop between frames
                 raise _Stopped()
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
@@ -244,8 +246,9 @@ class AnimatedJobs:
         async def notice(text: str) -> None:
             line.put(text, urgent=True)
 
-        # jobs.backend = "serve": the service paints every frame (no frame count shown then)
-        steps = self.bot.painter.animation_steps(request, notice, replier.filesize_limit,
+        # jobs.backend = "serve": the service paints every frame and streams its count
+        steps = self.bot.painter.animation_steps(request, notice, progress,
+                                                 replier.filesize_limit,
                                                  settings.jobs.animation_timeout)
         if steps is None:
             prepare: Callable[[], Any] = functools.partial(

@@ -27,6 +27,8 @@ from bot.imaging import ImageLimits
 
 # Shows the user one status line while the job runs (e.g. that the service is being retried).
 Notice = Callable[[str], Awaitable[None]]
+# An animation's frame count as it is painted: progress(frames painted, frames in all).
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,12 @@ class Painter(Protocol):
         ...
 
     def animation_steps(
-        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+        self, request: RenderRequest, notice: Notice, progress: Progress, max_bytes: int,
+        timeout: float,
     ) -> PaintSteps | None:
         """An animated job's steps when this painter paints animations itself (their result a
-        fitted animation), else None: the animated feature paints it with the engine here."""
+        fitted animation; `progress` gets the frame count as it goes), else None: the animated
+        feature paints it with the engine here."""
         ...
 
 
@@ -84,6 +88,7 @@ class LocalPainter:
         return await asyncio.to_thread(encode, painted, upload_limit)
 
     def animation_steps(
-        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+        self, request: RenderRequest, notice: Notice, progress: Progress, max_bytes: int,
+        timeout: float,
     ) -> PaintSteps | None:
         return None  # frame by frame with self.engine, progress shown (see animated.py)

@@ -18,7 +18,7 @@ import time
 import aiohttp
 from PIL import Image
 
-from bot.features.stylize.painters import Notice, PaintSteps
+from bot.features.stylize.painters import Notice, PaintSteps, Progress
 from bot.features.stylize.painting import Rendered, RenderRequest
 from bot.imaging.upload import encode_for_upload
 from bot.service.client import RetryPolicy, ServiceClient, ServicePainting, ServiceStyle
@@ -71,13 +71,15 @@ class RemotePainter:
         return future.result(timeout=self.budget + 30)
 
     def animation_steps(
-        self, request: RenderRequest, notice: Notice, max_bytes: int, timeout: float
+        self, request: RenderRequest, notice: Notice, progress: Progress, max_bytes: int,
+        timeout: float,
     ) -> PaintSteps:
         """An animated job's steps: the clip posted with max_bytes = the upload limit, so the
-        service paints every frame and answers GIF if it fits, else MP4, else smaller."""
+        service paints every frame and answers GIF if it fits, else MP4, else smaller; it
+        streams the frame count as it paints, which goes to `progress` (on the event loop)."""
         budget = max(timeout - _TIMEOUT_MARGIN, timeout / 2)
         animate = functools.partial(self.paint, notice=notice, max_bytes=max_bytes,
-                                    budget=budget)
+                                    budget=budget, progress=progress)
 
         def wait(prepared: RenderRequest) -> ServicePainting:
             future = asyncio.run_coroutine_threadsafe(animate(prepared), self._loop)
@@ -87,11 +89,12 @@ class RemotePainter:
 
     async def paint(
         self, request: RenderRequest, notice: Notice, *, max_bytes: int | None = None,
-        budget: float | None = None,
+        budget: float | None = None, progress: Progress | None = None,
     ) -> ServicePainting:
         """The service's painting of `request`: one try, then (after telling the user) the
         client's retries with backoff in what is left of the budget. With `max_bytes` the
-        request is an animation, answered in the format that fits."""
+        request is an animation, answered in the format that fits; `progress` asks the service
+        to stream its frame count."""
         options = request.options
         styles = [
             ServiceStyle(image=style.data, weight=style.weight, filename=f"style{number}")
@@ -104,7 +107,7 @@ class RemotePainter:
                 request.content, styles, strength=options.strength,
                 keep_colours=options.keep_colours, max_size=options.max_side,
                 image_format=None if max_bytes is not None else "png", max_bytes=max_bytes,
-                total_timeout=budget,
+                total_timeout=budget, progress=progress,
             )
 
         deadline = time.monotonic() + budget
