@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from PIL import Image
 
 from bot.assets import PREDICTION_INT8, TRANSFER_FP16
@@ -98,3 +100,18 @@ def gated_engine(lite_engine):
     engine, gate = event_gated(lite_engine)
     yield engine, gate
     gate.set()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def fake() -> AsyncIterator[object]:
+    """A loopback fake Discord for `stylebot run` child processes (tests/hardening/processes.py):
+    it accepts only their token."""
+    from tests.fakediscord import FakeDiscord
+    from tests.hardening.processes import TOKEN
+
+    fake = FakeDiscord(token=TOKEN)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()

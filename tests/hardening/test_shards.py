@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from tests.fakediscord import FakeDiscord, GatewayRecord, SentMessage
 from tests.features.conftest import decoded, jpeg_bytes
-from tests.hardening.test_restarts import TOKEN, BotProcess
+from tests.hardening.processes import BotProcess
 
 SHARDS = 2
 
@@ -32,16 +29,6 @@ def shards_ready(fake: FakeDiscord) -> list[list[int]]:
     """The `shard` field of each IDENTIFY answered with READY so far."""
     return [r.detail["shard"] for r in fake.recorder.list("gateway")
             if isinstance(r, GatewayRecord) and r.event == "ready"]
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(token=TOKEN)
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 async def test_two_processes_share_the_shards_and_each_answers_its_guilds_once(

@@ -10,10 +10,9 @@ import subprocess
 import sys
 
 from tests.hardening import test_restarts as restarts
-from tests.hardening.test_restarts import ROOT, TOKEN
+from tests.hardening.processes import ROOT, TOKEN
 
 # The real `stylebot run` process of the restart tests, for this module too.
-fake = restarts.fake
 bot = restarts.bot
 bot_cache = restarts.bot_cache
 

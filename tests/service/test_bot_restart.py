@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest_asyncio
 
 from bot.features.stylize.remote import STILL_TRYING
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.features.conftest import decoded, diff, jpeg_bytes
-from tests.hardening.test_restarts import RESTARTING, TOKEN, BotProcess, ask
+from tests.hardening.processes import BotProcess
+from tests.hardening.test_restarts import RESTARTING, ask
 from tests.service.cluster import LOOPBACK, free_port
 
 
@@ -33,16 +32,6 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true in time"
         await asyncio.sleep(0.05)
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(token=TOKEN)
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 async def test_journaled_jobs_are_painted_by_the_service_after_a_restart(
