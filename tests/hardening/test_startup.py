@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,12 @@ async def test_the_log_in_a_file_has_no_colours_and_no_voice_warnings(bot):
     await bot.stop(signal.SIGTERM)
     log = bot.log
     assert "ready to take jobs with the lite engine" in log, log
+    # the precisions the compiled networks report, and what the CPU can do (issue 8)
+    engine_line = next(line for line in log.splitlines() if ": lite engine (" in line)
+    assert re.search(r"transfer net (f32|bf16|f16)( \(auto\))?, prediction net (f32|f32, not "
+                     r"compiled: style vectors cached), \d+ instance norms as MVN", engine_line) \
+        or "instance norms as in the file" in engine_line, engine_line
+    assert "CPU capabilities " in engine_line and "FP32" in engine_line, engine_line
     assert "\x1b[" not in log, log[:2000]
     assert "PyNaCl" not in log and "davey" not in log, log[:2000]
     for line in log.splitlines():  # discord.py's format, uncoloured
