@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import av
 import pytest
 from PIL import Image
 
-from tests.commands import one_error_line, process_env, run_cli
+from tests.commands import one_error_line, run_cli
 from tests.hardening.corpus import CAP, STYLE, Case, build_animation_corpus
-from tests.hardening.test_corpus_cli import DRIVER, Driver
+from tests.hardening.driver import start_driver
 
 CASES = build_animation_corpus()
 #: No case may take longer (the 4K clip decodes 30 frames of 8 megapixels; 120 frames painted).
@@ -112,15 +111,7 @@ def driver(inputs, tmp_path_factory, mirror_dir):
         output = folder / "out" / case.name / case.output
         manifest.append({"name": case.name,
                          "argv": argv(inputs / case.name / case.filename, output)})
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (folder / "home").mkdir()
-    env = process_env(folder / "home", folder / "cache", mirror_dir)
-    with (folder / "stdout").open("wb") as stdout, (folder / "stderr").open("wb") as stderr:
-        pid = os.posix_spawn(
-            sys.executable, [sys.executable, "-c", DRIVER, str(folder / "manifest.json")], env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, stdout.fileno(), 1),
-                          (os.POSIX_SPAWN_DUP2, stderr.fileno(), 2)])
-    handle = Driver(pid, time.monotonic(), folder)
+    handle = start_driver(folder, manifest, mirror_dir)
     yield handle
     handle.kill()
 

@@ -6,18 +6,15 @@ import contextlib
 import io
 import json
 import os
-import signal
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.commands import one_error_line, process_env, run_cli
+from tests.commands import one_error_line, run_cli
 from tests.hardening.corpus import CAP, STYLE, Case, build_corpus
+from tests.hardening.driver import start_driver
 
 CASES = build_corpus()
 #: Peak resident memory of the one process that runs the whole corpus. It measured 345-417 MB,
@@ -26,36 +23,6 @@ CASES = build_corpus()
 #: allocator slack and library versions, while any bomb that got decoded (3.6 gigapixels =
 #: 10.8 GB as RGB, 400 megapixels = 1.2 GB) or 500 animation frames held at once would break it.
 PEAK_RSS_BOUND_MB = 1024
-#: The driver's "no hang" bound, a kill deadline rather than a speed target (a case takes
-#: seconds at most; times per case are printed as figures, speed is benchmarks/' business).
-DRIVER_SECONDS = 180.0
-
-# Runs `stylebot stylize` (bot.cli.main) for every case of a JSON manifest in this one
-# process, printing one JSON line per case with its exit code, output and the peak RSS so far.
-# The peak is VmHWM from /proc: getrusage's ru_maxrss would also count the spawning pytest
-# process, because Linux folds the pre-exec (vfork-shared) address space's peak into it.
-DRIVER = r"""
-import contextlib, io, json, sys, time
-from bot.cli import main
-
-def peak_kb():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-
-for item in json.loads(open(sys.argv[1], encoding="utf-8").read()):
-    out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(item["argv"])
-        except SystemExit as exc:
-            code = exc.code
-    print(json.dumps({
-        "name": item["name"], "code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
-        "seconds": time.perf_counter() - start,
-        "peak_kb": peak_kb(),
-    }), flush=True)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -128,36 +95,6 @@ def test_case_through_the_cli(case: Case, inputs, tmp_path, driver):
     print(f"cli  {case.name:26} {seconds:5.2f} s  {shown}")
 
 
-@dataclass
-class Driver:
-    """The one process running the whole corpus (started with the module's first case, so it
-    runs beside the in-process cases), where its output goes, and how it ended."""
-
-    pid: int
-    started: float
-    folder: Path
-    ended: tuple[int, Any, float] | None = None  # wait status, rusage, wall seconds
-
-    def wait(self) -> tuple[int, Any, float]:
-        """os.wait4 the child (its own rusage, not every child's), killing it at the deadline."""
-        while self.ended is None:
-            done, status, usage = os.wait4(self.pid, os.WNOHANG)
-            if done:
-                self.ended = (status, usage, time.monotonic() - self.started)
-            elif time.monotonic() - self.started > DRIVER_SECONDS:
-                self.kill()
-                pytest.fail(f"the corpus driver was still running after {DRIVER_SECONDS:.0f} s")
-            else:
-                time.sleep(0.05)
-        return self.ended
-
-    def kill(self) -> None:
-        if self.ended is None:
-            os.kill(self.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(self.pid, 0)
-            self.ended = (status, usage, time.monotonic() - self.started)
-
-
 @pytest.fixture(scope="module")
 def driver(inputs, tmp_path_factory, mirror_dir):
     """Start `python -c DRIVER manifest` over every case, with its own HOME and cache."""
@@ -167,15 +104,7 @@ def driver(inputs, tmp_path_factory, mirror_dir):
         (folder / "out" / case.name).mkdir(parents=True)
         output = folder / "out" / case.name / "painted.png"
         manifest.append({"name": case.name, "argv": argv(input_path(inputs, case), output)})
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (folder / "home").mkdir()
-    env = process_env(folder / "home", folder / "cache", mirror_dir)
-    with (folder / "stdout").open("wb") as stdout, (folder / "stderr").open("wb") as stderr:
-        pid = os.posix_spawn(
-            sys.executable, [sys.executable, "-c", DRIVER, str(folder / "manifest.json")], env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, stdout.fileno(), 1),
-                          (os.POSIX_SPAWN_DUP2, stderr.fileno(), 2)])
-    handle = Driver(pid, time.monotonic(), folder)
+    handle = start_driver(folder, manifest, mirror_dir)
     yield handle
     handle.kill()
 
