@@ -44,7 +44,7 @@ class OrderStyle:
 
 @dataclass(frozen=True)
 class PaintOrder:
-    """What a painter replica needs to paint one request (sent to it by the ingress)."""
+    """What a painter replica needs to paint one request, checked from its form."""
 
     content: bytes
     styles: tuple[OrderStyle, ...]
@@ -216,7 +216,7 @@ def order_from_form(
 
 @dataclass(frozen=True)
 class PaintOutcome:
-    """A painter's answer: the encoded painting, or the status and sentence of the user's error."""
+    """A painting: the encoded bytes and what the answer's headers say about them."""
 
     data: bytes = b""
     media_type: str = ""
@@ -228,5 +228,3 @@ class PaintOutcome:
     note: str = ""  # what was trimmed or changed, e.g. "painted the first 120 frames of 300"
     replica: str = ""
     node: str = ""
-    status: int = 200
-    error: str = ""
