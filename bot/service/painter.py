@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from PIL import Image
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bot.animation import Progress, paint_animation
 from bot.config import Settings
@@ -28,10 +29,11 @@ from bot.service.answers import (
     error_answer,
     not_found,
     painting_answer,
+    painting_headers,
     route_path,
     wrong_method,
 )
-from bot.service.errors import UNEXPECTED, BadForm, error_body
+from bot.service.errors import UNEXPECTED, BadForm, error_body, status_for
 from bot.service.form import FILE_WHAT, FormLimits, read_form
 from bot.service.order import (
     MEDIA_TYPE_OF_ANIMATION,
@@ -39,6 +41,7 @@ from bot.service.order import (
     PaintOutcome,
     order_from_form,
 )
+from bot.service.stream import closing, json_part, new_boundary, part, stream_content_type
 from bot.stylization import style_from_bytes, stylize
 
 log = logging.getLogger(__name__)
@@ -60,10 +63,11 @@ class Painter:
 
     Serve's proxy sends it each POST /v1/stylize directly (no ingress hop): the replica reads
     the form as it arrives (413 from Content-Length, then while reading), checks it (400),
-    decodes the inputs and paints in a thread, and answers the painting. Style vectors are
-    keyed by the style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's
-    cache: in memory, and on the node's disk under the cache folder, so an uploaded style costs
-    the style network once per node.
+    decodes the inputs and paints in a thread, and answers the painting, or, with
+    `progress=true`, a multipart/mixed stream (docs/design.md). Style vectors are keyed by the
+    style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's cache: in memory,
+    and on the node's disk under the cache folder, so an uploaded style costs the style network
+    once per node.
     """
 
     # Serve awaits an async constructor; type checkers insist __init__ returns None.
@@ -112,7 +116,13 @@ class Painter:
             for style in order.styles
             if style.preset is not None
         }
+        # Refused before painting starts (a style or photo that does not decode): plain JSON.
         prepared = await asyncio.to_thread(self._prepare, order, presets)
+        if order.progress:
+            boundary = new_boundary()
+            return StreamingResponse(
+                self._stream(prepared, boundary), media_type=stream_content_type(boundary)
+            )
         return painting_answer(await asyncio.to_thread(self._paint, prepared, None))
 
     async def _preset(self, slug: str) -> bytes:
@@ -152,6 +162,38 @@ class Painter:
         order.still_format()  # gif or mp4 asked for a still: refused before decoding
         still = decode_image(order.content, self._limits, what="photo")
         return Prepared(order, styles, start, still=still)
+
+    async def _stream(self, prepared: Prepared, boundary: str) -> AsyncIterator[bytes]:
+        """Progress parts as the painting thread reports frames, then the final part."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+
+        def progress(done: int, expected: int) -> None:  # called on the painting thread
+            loop.call_soon_threadsafe(events.put_nowait, (done, expected))
+
+        painting = asyncio.ensure_future(asyncio.to_thread(self._paint, prepared, progress))
+        # Queued after every progress event: the thread schedules those before it finishes.
+        painting.add_done_callback(lambda _: events.put_nowait(None))
+        try:
+            while (event := await events.get()) is not None:
+                yield json_part(boundary, {"frame": event[0], "frames": event[1]})
+            yield self._final_part(painting, boundary)
+            yield closing(boundary)
+        finally:
+            if not painting.done():  # the client left: this replica is busy until it ends
+                await asyncio.wait([painting])
+
+    def _final_part(self, painting: asyncio.Future[PaintOutcome], boundary: str) -> bytes:
+        """The painting with its headers, or the failure found while painting, as JSON."""
+        try:
+            outcome = painting.result()
+        except StylebotError as error:
+            return json_part(boundary, {"error": error.message, "status": status_for(error)})
+        except Exception:
+            log.exception("unexpected failure while painting a streamed answer")
+            return json_part(boundary, {"error": UNEXPECTED, "status": 500})
+        headers = {"Content-Type": outcome.media_type, **painting_headers(outcome)}
+        return part(boundary, headers, outcome.data)
 
     def _paint(self, prepared: Prepared, progress: Progress | None) -> PaintOutcome:
         """Paint and encode (on a worker thread); `progress` hears of each animation frame."""

@@ -202,7 +202,7 @@ BAD = {
     "unknown field": (
         [("style", "udnie", None), ("strenght", "1", None)],
         "Unknown form field “strenght”; the fields are content, style, style_image, weights, "
-        "strength, keep_colors, max_size, format, max_bytes. Did you mean strength?",
+        "strength, keep_colors, max_size, format, max_bytes, progress. Did you mean strength?",
     ),
     "style image not an image": (
         [("style_image", b"not a painting", "mine.png")],
