@@ -76,7 +76,7 @@ async def measure(reps: int) -> None:
     import ray
     from ray import serve
 
-    from bot.service.app import build_app
+    from bot.service.app import run_service, start_serve
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
@@ -86,11 +86,11 @@ async def measure(reps: int) -> None:
              _node_ip_address="127.0.0.1")
     try:
         port = free_port()
-        serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
+        start_serve("127.0.0.1", port, "HeadOnly")
         service = settings(cache, 1)
         service = dataclasses.replace(
             service, service=dataclasses.replace(service.service, num_cpus=2))
-        serve.run(build_app(service), name="stylebot", route_prefix="/")
+        run_service(service)
         url = f"http://127.0.0.1:{port}"
         results = {}
         with tempfile.TemporaryDirectory() as data:

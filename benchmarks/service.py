@@ -2,9 +2,10 @@
 
 Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N]
 
-One local Ray instance on loopback with two apps deployed side by side (Ray is told of 3 CPUs
-so both fit; only one app works at a time, so each painter still has a core of its own):
-`/one` with 1 painter replica of 1 thread, `/two` with 2 replicas of 1 thread. Bursts of
+One local Ray instance on loopback with two services deployed side by side (Ray is told of 3
+CPUs so both fit; only one works at a time, so each painter still has a core of its own):
+`/one` with 1 painter replica of 1 thread, `/two` with 2 replicas of 1 thread (each service is
+two Serve applications, the painters at /one/v1/stylize and its front at /one). Bursts of
 1024x768 paintings (preset style, PNG) are sent to each in turn, interleaved, with twice as
 many requests in flight as replicas. Then the added latency of one painting through the
 service against the same painting in this process (decode, paint, encode on a 1-thread lite
@@ -179,7 +180,7 @@ async def measure(rounds: int, patience: float) -> None:
     import ray
     from ray import serve
 
-    from bot.service.app import build_app
+    from bot.service.app import run_service, start_serve
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
@@ -190,9 +191,9 @@ async def measure(rounds: int, patience: float) -> None:
     session_dir = ray._private.worker._global_node.get_session_dir_path()
     try:
         port = free_port()
-        serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
-        serve.run(build_app(settings(cache, 1)), name="one", route_prefix="/one")
-        serve.run(build_app(settings(cache, 2)), name="two", route_prefix="/two")
+        start_serve("127.0.0.1", port, "HeadOnly")
+        run_service(settings(cache, 1), prefix="/one", name="one")
+        run_service(settings(cache, 2), prefix="/two", name="two")
         one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
             for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
@@ -257,11 +258,13 @@ async def measure(rounds: int, patience: float) -> None:
             print(f"  added by the service vs in-process   : "
                   f"{ms([r[0] - r[2] for r in chosen])} (target <= 30)")
             print(f"  round trip minus the replica's own   : {ms([r[0] - r[1] for r in chosen])}"
-                  " (HTTP, proxy, ingress, handle, transfer)")
+                  " (HTTP, proxy, form, transfer)")
 
         await asyncio.sleep(5)  # at rest
         processes = ray_processes(session_dir)
-        painters = [p for p in processes if "ServeReplica:one:Painter" in " ".join(p.cmdline())]
+        painters = [
+            p for p in processes if "ServeReplica:one-painters:Painter" in " ".join(p.cmdline())
+        ]
         print("\nresident memory at rest (MiB)")
         if painters:
             mib = rss_mib(painters[0])
@@ -276,7 +279,7 @@ async def measure(rounds: int, patience: float) -> None:
                 continue
         for label, mib in sorted(kinds.items(), key=lambda kv: -kv[1]):
             print(f"  {label[:60]:<60} {mib:7.0f}")
-        print(f"  all of Ray's processes (3 painters, 2 ingresses, controller, proxy, "
+        print(f"  all of Ray's processes (3 painters, 2 fronts, controller, proxy, "
               f"raylet, GCS...): {sum(kinds.values()):.0f}")
     finally:
         serve.shutdown()

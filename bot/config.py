@@ -465,8 +465,8 @@ class ServiceSettings:
     max_queued_requests: int = _setting(
         20,
         _int(1),
-        "Paintings that may wait for a replica (per HTTP ingress replica); beyond that the "
-        "service answers 503 with Retry-After.",
+        "Paintings that may wait for a replica (per Serve HTTP proxy: one with HeadOnly); "
+        "beyond that the service answers 503 with Retry-After.",
     )
     retry_after: float = _setting(
         5.0, _seconds(), "Seconds a client is told to wait (Retry-After) when the queue is full."
@@ -483,7 +483,7 @@ class ServiceSettings:
         "Autoscaling aims at this many running plus waiting paintings per replica.",
     )
     ingress_replicas: int = _setting(
-        1, _int(1), "HTTP ingress replicas (they parse forms and queue paintings; no engine)."
+        1, _int(1), "Front replicas (/healthz, /v1/presets; no engine, no CPU reserved)."
     )
 
 

@@ -88,7 +88,7 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     joined = bool(service.address)
     _start_ray(ray, service.address)
     try:
-        url = _deploy(serve, settings)
+        url = _deploy(settings)
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         how = "autoscaling" if service.max_replicas else f"{service.replicas} painter replica(s)"
         print(f"Painting service at {url} ({how}, {nodes} Ray node(s)). "
@@ -135,17 +135,14 @@ def _start_ray(ray: Any, address: str) -> None:
         raise StylebotError(f"Could not start or join {where}: {_first_line(error)}") from None
 
 
-def _deploy(serve: Any, settings: Settings) -> str:
-    """Start Serve's HTTP proxy (if this cluster runs none yet) and deploy the application."""
-    from bot.service.app import APP_NAME, build_app
+def _deploy(settings: Settings) -> str:
+    """Start Serve's HTTP proxy (if this cluster runs none yet) and deploy both applications."""
+    from bot.service.app import run_service, start_serve
 
     service = settings.service
-    serve.start(
-        http_options={"host": service.host, "port": service.port},
-        proxy_location=service.proxy_location,
-    )
+    start_serve(service.host, service.port, service.proxy_location)
     try:
-        serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        run_service(settings)
     except Exception as error:  # Serve reports a replica that fails to start as RuntimeError
         raise StylebotError(
             f"The painting service failed to start: {_first_line(error)}"
@@ -155,12 +152,12 @@ def _deploy(serve: Any, settings: Settings) -> str:
 
 
 def _stop(ray: Any, serve: Any, joined: bool) -> None:
-    """Remove the app (joined cluster) or all of Serve (own instance), then leave Ray."""
-    from bot.service.app import APP_NAME
+    """Remove the apps (joined cluster) or all of Serve (own instance), then leave Ray."""
+    from bot.service.app import delete_service
 
     try:
         if joined:
-            serve.delete(APP_NAME)
+            delete_service()
         else:
             serve.shutdown()
     except Exception as error:  # stopping must go on to ray.shutdown whatever happens

@@ -1,4 +1,4 @@
-"""The Ray Serve application: the Painter and Ingress deployments with options from [service]."""
+"""The service's two Ray Serve applications (painters, front) with options from [service]."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from ray.serve import Application
 from ray.serve.config import BackpressureConfig
 
 from bot.config import ServiceSettings, Settings, load_settings, override
+from bot.service.answers import STYLIZE_PATH
 from bot.service.ingress import Ingress
 from bot.service.painter import Painter
+from bot.service.proxy import controller_options
 
-APP_NAME = "stylebot"
-INGRESS_MAX_ONGOING = 1000  # the ingress only waits on painters; painters' queues bound the load
+APP_NAME = "stylebot"  # the front application, at "/"
+PAINTER_APP_NAME = "stylebot-painters"  # the Painter application, at /v1/stylize
+INGRESS_MAX_ONGOING = 1000  # the front never paints: health checks and preset lists
 # A request waiting for a busy painter is re-offered after a backoff; Serve's default grows to
 # 0.5 s, which leaves a painter idle up to that long after each painting when max_ongoing is 1.
 # 5 ms doubling to 40 ms keeps painters busy for a few cheap queue-length probes a second.
@@ -53,23 +56,42 @@ def painter_options(service: ServiceSettings) -> dict[str, Any]:
 
 
 def ingress_options(service: ServiceSettings) -> dict[str, Any]:
-    """Serve options of the Ingress deployment: no CPU reserved, many requests at once."""
+    """Serve options of the front's Ingress deployment: no CPU reserved, many at once."""
     return {
         "num_replicas": service.ingress_replicas,
         "ray_actor_options": {"num_cpus": 0},
         "max_ongoing_requests": INGRESS_MAX_ONGOING,
-        "backpressure_config": BackpressureConfig(
-            status_code=503, retry_after_s=service.retry_after
-        ),
     }
 
 
-def build_app(settings: Settings) -> Application:
-    """The application for these settings (Painter replicas behind one Ingress)."""
-    service = settings.service
-    painter = serve.deployment(name="Painter", **painter_options(service))(Painter)
-    ingress = serve.deployment(name="Ingress", **ingress_options(service))(Ingress)
-    return ingress.bind(settings, painter.bind(settings))
+def build_painter_app(settings: Settings) -> Application:
+    """The Painter application: Serve's proxy sends each POST /v1/stylize straight to one of
+    its replicas, which reads the form and paints (deploy it at STYLIZE_PATH)."""
+    painter = serve.deployment(name="Painter", **painter_options(settings.service))(Painter)
+    return painter.bind(settings)
+
+
+def build_front_app(settings: Settings, painter_app: str = PAINTER_APP_NAME) -> Application:
+    """The front application (deploy it at "/"): /healthz, /v1/presets and the JSON 404/405s;
+    its /healthz counts the running replicas of the Painter application `painter_app`."""
+    ingress = serve.deployment(name="Ingress", **ingress_options(settings.service))(Ingress)
+    return ingress.bind(settings, painter_app)
+
+
+def run_service(settings: Settings, prefix: str = "", name: str = APP_NAME) -> None:
+    """Deploy both applications (Serve must be started): the painters at prefix/v1/stylize,
+    named `name`-painters, and the front at prefix (or "/"), named `name`."""
+    painter_app = f"{name}-painters"
+    serve.run(
+        build_painter_app(settings), name=painter_app, route_prefix=prefix + STYLIZE_PATH
+    )
+    serve.run(build_front_app(settings, painter_app), name=name, route_prefix=prefix or "/")
+
+
+def delete_service(name: str = APP_NAME) -> None:
+    """Remove both applications deployed by `run_service(..., name=name)`."""
+    serve.delete(name)
+    serve.delete(f"{name}-painters")
 
 
 def settings_from_args(args: Mapping[str, Any] | None) -> Settings:
@@ -81,5 +103,24 @@ def settings_from_args(args: Mapping[str, Any] | None) -> Settings:
 
 
 def build(args: Mapping[str, Any] | None = None) -> Application:
-    """Application builder for Ray's `serve run` / `serve deploy` (deploy/serve.yaml)."""
-    return build_app(settings_from_args(args))
+    """The front application's builder for Ray's `serve run` / `serve deploy`
+    (deploy/serve.yaml); `painter_app` names the Painter application (default
+    stylebot-painters), the other args are as for `build_painters`."""
+    values = dict(args or {})
+    painter_app = str(values.pop("painter_app", PAINTER_APP_NAME))
+    return build_front_app(settings_from_args(values), painter_app)
+
+
+def build_painters(args: Mapping[str, Any] | None = None) -> Application:
+    """The Painter application's builder for Ray's `serve run` / `serve deploy`."""
+    return build_painter_app(settings_from_args(args))
+
+
+def start_serve(host: str, port: int, proxy_location: str = "HeadOnly") -> None:
+    """Start Serve (controller and HTTP proxies) unless this cluster runs it already; its
+    proxies answer their own errors as the API's JSON sentences (bot.service.proxy)."""
+    serve.start(
+        http_options={"host": host, "port": port},
+        proxy_location=proxy_location,
+        controller_options=controller_options(),
+    )

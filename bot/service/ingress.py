@@ -1,134 +1,103 @@
-"""The HTTP ingress: routes, form reading and checks, then one call to a painter replica."""
+"""The front application at "/": /healthz (from Serve's own status), /v1/presets, JSON 404/405."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import math
-from collections.abc import Mapping
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.config import Settings
-from bot.errors import StylebotError
 from bot.loaders import make_catalog
-from bot.service.errors import (
-    BUSY,
-    NOT_ANSWERING,
-    PAINTER_LOST,
-    UNEXPECTED,
-    ServiceBusy,
-    error_body,
-    status_for,
+from bot.service.answers import (
+    STYLIZE_PATH,
+    error_answer,
+    not_found,
+    route_path,
+    wrong_method,
 )
-from bot.service.form import FILE_WHAT, FormLimits, read_form
-from bot.service.order import PaintOutcome, order_from_form
+from bot.service.errors import NOT_ANSWERING, UNEXPECTED, ServiceBusy, error_body
 
 log = logging.getLogger(__name__)
 
-ROUTES = {"/healthz": "GET", "/v1/presets": "GET", "/v1/stylize": "POST"}
-HEADER_PREFIX = "X-Stylebot-"
-EXTENSIONS = {
-    "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
-    "image/gif": "gif", "video/mp4": "mp4",
-}
+ROUTES = {"/healthz": "GET", "/v1/presets": "GET", STYLIZE_PATH: "POST"}
+PAINTER_DEPLOYMENT = "Painter"
+RUNNING = "RUNNING"
+HEALTH_FRESH_S = 1.0  # Serve's status is asked at most once a second, however often polled
+NO_PAINTER = (
+    "No painter is running yet; the painters are starting, or none could be placed on the "
+    "cluster's nodes."
+)
 
 
 class Ingress:
-    """Answers /healthz and /v1/presets itself and sends each /v1/stylize to a Painter."""
+    """Answers everything but POST /v1/stylize, which Serve's proxy sends to the Painter
+    application (route prefix /v1/stylize, the longest prefix wins) without this hop. It never
+    waits behind a painting: it reserves no CPU and calls no painter."""
 
-    def __init__(self, settings: Settings, painter: Any) -> None:
+    def __init__(self, settings: Settings, painter_app: str) -> None:
         self._settings = settings
-        self._painter = painter  # a DeploymentHandle to the Painter deployment
-        self._catalog = make_catalog(settings)
-        limits = settings.limits
-        self._form_limits = FormLimits(
-            max_file_bytes=limits.max_input_bytes,
-            max_parts=len(FILE_WHAT) + limits.max_styles * 2 + 8,
-        )
+        self._painter_app = painter_app
         self._presets = [
             {"slug": p.slug, "title": p.title, "artist": p.artist, "year": p.year}
-            for p in self._catalog
+            for p in make_catalog(settings)
         ]
+        self._painters: tuple[float, dict[str, int]] | None = None  # (when asked, counts)
 
     async def __call__(self, request: Request) -> Response:
         """Route one HTTP request; every failure is a JSON sentence, never a traceback."""
         try:
             return await self._route(request)
-        except StylebotError as error:
-            return self._error(error)
+        except ServiceBusy as error:
+            return error_answer(error)
         except Exception:
             log.exception("unexpected failure answering %s", request.url.path)
             return JSONResponse(error_body(UNEXPECTED), status_code=500)
 
     async def _route(self, request: Request) -> Response:
-        path = _route_path(request.scope).rstrip("/") or "/"
+        path = route_path(request.scope).rstrip("/") or "/"
         method = ROUTES.get(path)
         if method is None:
-            return JSONResponse(
-                error_body(
-                    f"There is no {path[:60]} here; the API has POST /v1/stylize, "
-                    "GET /v1/presets and GET /healthz."
-                ),
-                status_code=404,
-            )
+            return not_found(path)
         if request.method != method and not (method == "GET" and request.method == "HEAD"):
-            return JSONResponse(
-                error_body(f"Use {method} for {path}."), status_code=405, headers={"Allow": method}
-            )
+            return wrong_method(method, path)
         if path == "/healthz":
-            return JSONResponse({"status": "ok"})
+            return await self._health()
         if path == "/v1/presets":
             return JSONResponse(self._presets)
-        return await self._stylize(request)
+        # POST /v1/stylize reaches this app only while the Painter application is missing
+        # (being deployed or deleted): the client retries.
+        raise ServiceBusy(self._settings.service.retry_after, NOT_ANSWERING)
 
-    async def _stylize(self, request: Request) -> Response:
-        parts = await read_form(request.headers, request.stream(), self._form_limits)
-        order = order_from_form(parts, self._settings, self._catalog)
-        outcome = await self._paint(order)
-        if outcome.error:
-            return JSONResponse(error_body(outcome.error), status_code=outcome.status)
-        extension = EXTENSIONS.get(outcome.media_type, "bin")
-        headers = {
-            f"{HEADER_PREFIX}Width": str(outcome.width),
-            f"{HEADER_PREFIX}Height": str(outcome.height),
-            f"{HEADER_PREFIX}Seconds": f"{outcome.seconds:.3f}",
-            f"{HEADER_PREFIX}Replica": outcome.replica,
-            f"{HEADER_PREFIX}Node": outcome.node,
-            "Content-Disposition": f'inline; filename="stylized.{extension}"',
-        }
-        if outcome.frames:
-            headers[f"{HEADER_PREFIX}Frames"] = str(outcome.frames)
-            headers[f"{HEADER_PREFIX}Duration"] = f"{outcome.duration:.3f}"
-        if outcome.note:  # plain ASCII sentences; anything else is dropped, not garbled
-            headers[f"{HEADER_PREFIX}Note"] = outcome.note.encode("ascii", "ignore").decode()
-        return Response(outcome.data, media_type=outcome.media_type, headers=headers)
+    async def _health(self) -> Response:
+        painters = await self._painter_counts()
+        if painters["running"] > 0:
+            return JSONResponse({"status": "ok", "painters": painters})
+        return JSONResponse({"error": NO_PAINTER, "painters": painters}, status_code=503)
 
-    async def _paint(self, order: Any) -> PaintOutcome:
-        """One call to a painter; Ray's failures become the service's sentences."""
-        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
-        from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
-
-        try:
-            return await self._painter.paint.remote(order)
-        except BackPressureError:
-            raise ServiceBusy(self._settings.service.retry_after, BUSY) from None
-        except (ActorDiedError, ActorUnavailableError, RayActorError):
-            log.warning("a painter replica died while painting")
-            raise ServiceBusy(0, PAINTER_LOST) from None
-        except DeploymentUnavailableError:
-            raise ServiceBusy(self._settings.service.retry_after, NOT_ANSWERING) from None
-
-    def _error(self, error: StylebotError) -> Response:
-        status = status_for(error)
-        headers = {}
-        if isinstance(error, ServiceBusy) and error.retry_after > 0:
-            headers["Retry-After"] = str(math.ceil(error.retry_after))
-        return JSONResponse(error_body(error.message), status_code=status, headers=headers)
+    async def _painter_counts(self) -> dict[str, int]:
+        """Running and target Painter replicas, from Serve's controller (cached a second)."""
+        now = time.monotonic()
+        if self._painters is None or now - self._painters[0] > HEALTH_FRESH_S:
+            counts = await asyncio.to_thread(painter_counts, self._painter_app)
+            self._painters = (now, counts)
+        return self._painters[1]
 
 
-def _route_path(scope: Mapping[str, Any]) -> str:
-    """The request's path below the app's route prefix (Serve puts the prefix in root_path)."""
-    path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+def painter_counts(painter_app: str) -> dict[str, int]:
+    """{"running": N, "target": M} of the Painter deployment in `painter_app` (0 and 0 when
+    that application does not exist). One call to Serve's controller, on the caller's thread."""
+    from ray.serve.context import _get_global_client
+
+    client = _get_global_client()
+    details: dict[str, Any] = client.get_serve_details() if client is not None else {}
+    app = (details.get("applications") or {}).get(painter_app) or {}
+    deployment = (app.get("deployments") or {}).get(PAINTER_DEPLOYMENT) or {}
+    replicas = deployment.get("replicas") or []
+    return {
+        "running": sum(1 for replica in replicas if replica.get("state") == RUNNING),
+        "target": int(deployment.get("target_num_replicas") or 0),
+    }

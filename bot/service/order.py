@@ -13,7 +13,9 @@ from bot.service.errors import BadForm
 from bot.service.form import FormPart
 from bot.stylization import StylizeOptions
 
-TEXT_FIELDS = ("weights", "strength", "keep_colors", "max_size", "format", "max_bytes")
+TEXT_FIELDS = (
+    "weights", "strength", "keep_colors", "max_size", "format", "max_bytes", "progress"
+)
 FIELDS = ("content", "style", "style_image", *TEXT_FIELDS)
 ALIASES = {"keep_colours": "keep_colors"}
 # format field -> (Pillow format, Content-Type)
@@ -44,7 +46,7 @@ class OrderStyle:
 
 @dataclass(frozen=True)
 class PaintOrder:
-    """What a painter replica needs to paint one request (sent to it by the ingress)."""
+    """What a painter replica needs to paint one request, checked from its form."""
 
     content: bytes
     styles: tuple[OrderStyle, ...]
@@ -53,6 +55,7 @@ class PaintOrder:
     media_type: str
     format_name: str = ""  # the format field as given ("" when absent), for an animation
     max_bytes: int | None = None  # an animation encoded to fit: GIF, else MP4, else smaller
+    progress: bool = False  # answer with a multipart/mixed stream of progress parts
 
     @property
     def wants_still(self) -> bool:
@@ -211,12 +214,13 @@ def order_from_form(
         media_type=media_type,
         format_name=format_name,
         max_bytes=max_bytes,
+        progress=parse_flag("progress", texts.get("progress")),
     )
 
 
 @dataclass(frozen=True)
 class PaintOutcome:
-    """A painter's answer: the encoded painting, or the status and sentence of the user's error."""
+    """A painting: the encoded bytes and what the answer's headers say about them."""
 
     data: bytes = b""
     media_type: str = ""
@@ -228,5 +232,3 @@ class PaintOutcome:
     note: str = ""  # what was trimmed or changed, e.g. "painted the first 120 frames of 300"
     replica: str = ""
     node: str = ""
-    status: int = 200
-    error: str = ""

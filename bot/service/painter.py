@@ -1,12 +1,18 @@
-"""The Painter deployment: each replica loads the configured engine once and paints orders."""
+"""The Painter deployment: each replica loads the engine once and answers POST /v1/stylize."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
-from bot.animation import paint_animation
+from PIL import Image
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from bot.animation import Progress, paint_animation
 from bot.config import Settings
 from bot.engine import WeightedStyle
 from bot.errors import StylebotError
@@ -18,24 +24,50 @@ from bot.imaging.animation import (
     open_animation,
 )
 from bot.loaders import load_engine, make_catalog, make_resolver
-from bot.service.errors import BadForm, status_for
+from bot.service.answers import (
+    STYLIZE_PATH,
+    error_answer,
+    not_found,
+    painting_answer,
+    painting_headers,
+    route_path,
+    wrong_method,
+)
+from bot.service.errors import UNEXPECTED, BadForm, error_body, status_for
+from bot.service.form import FILE_WHAT, FormLimits, read_form
 from bot.service.order import (
     MEDIA_TYPE_OF_ANIMATION,
-    OrderStyle,
     PaintOrder,
     PaintOutcome,
+    order_from_form,
 )
+from bot.service.stream import closing, json_part, new_boundary, part, stream_content_type
 from bot.stylization import style_from_bytes, stylize
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Prepared:
+    """An order whose inputs are decoded: its styles, and the animation or the still photo."""
+
+    order: PaintOrder
+    styles: list[WeightedStyle]
+    start: float  # perf_counter when decoding began (X-Stylebot-Seconds counts from here)
+    animation: Animation | None = None
+    still: Image.Image | None = None
+
+
 class Painter:
     """One replica: the engine (threads = the replica's CPUs), preset bytes and style vectors.
 
-    Style vectors are keyed by the style image's SHA-256 (`bot.stylization.style_from_bytes`) in
-    the engine's cache: in memory, and on the node's disk under the cache folder, so an
-    uploaded style costs the style network once per node.
+    Serve's proxy sends it each POST /v1/stylize directly (no ingress hop): the replica reads
+    the form as it arrives (413 from Content-Length, then while reading), checks it (400),
+    decodes the inputs and paints in a thread, and answers the painting, or, with
+    `progress=true`, a multipart/mixed stream (docs/design.md). Style vectors are keyed by the
+    style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's cache: in memory,
+    and on the node's disk under the cache folder, so an uploaded style costs the style network
+    once per node.
     """
 
     # Serve awaits an async constructor; type checkers insist __init__ returns None.
@@ -47,6 +79,10 @@ class Painter:
         self._limits = settings.image_limits()
         self._animation_limits = settings.animation_limits()
         self._style_limits = style_limits(self._limits)
+        self._form_limits = FormLimits(
+            max_file_bytes=settings.limits.max_input_bytes,
+            max_parts=len(FILE_WHAT) + settings.limits.max_styles * 2 + 8,
+        )
         self._resolver = make_resolver(settings)
         self._catalog = make_catalog(settings)
         self._preset_bytes: dict[str, bytes] = {}
@@ -57,24 +93,40 @@ class Painter:
         self._node = ray.get_runtime_context().get_node_id()
         log.info("painter %s ready on node %s", self._replica, self._node)
 
-    async def paint(self, order: PaintOrder) -> PaintOutcome:
-        """Paint one order; a user's error comes back as its status and sentence."""
+    async def __call__(self, request: Request) -> Response:
+        """Answer one HTTP request; every failure is a JSON sentence, never a traceback."""
         try:
-            styles = [await self._style(style) for style in order.styles]
-            return await asyncio.to_thread(self._paint, order, styles)
+            return await self._answer(request)
         except StylebotError as error:
-            return PaintOutcome(
-                replica=self._replica, node=self._node,
-                status=status_for(error), error=error.message,
-            )
+            return error_answer(error)
+        except Exception:
+            log.exception("unexpected failure answering %s", request.url.path)
+            return JSONResponse(error_body(UNEXPECTED), status_code=500)
 
-    async def _style(self, style: OrderStyle) -> WeightedStyle:
-        if style.data is not None:
-            return style_from_bytes(
-                style.data, self._style_limits, weight=style.weight,
-                what=f"style image {style.name}",
+    async def _answer(self, request: Request) -> Response:
+        below = route_path(request.scope).rstrip("/")
+        if below:
+            return not_found(STYLIZE_PATH + below)
+        if request.method != "POST":
+            return wrong_method("POST", STYLIZE_PATH)
+        parts = await read_form(request.headers, request.stream(), self._form_limits)
+        order = order_from_form(parts, self._settings, self._catalog)
+        presets = {
+            style.preset: await self._preset(style.preset)
+            for style in order.styles
+            if style.preset is not None
+        }
+        # Refused before painting starts (a style or photo that does not decode): plain JSON.
+        prepared = await asyncio.to_thread(self._prepare, order, presets)
+        if order.progress:
+            boundary = new_boundary()
+            return StreamingResponse(
+                self._stream(prepared, boundary), media_type=stream_content_type(boundary)
             )
-        slug = style.preset or style.name
+        return painting_answer(await asyncio.to_thread(self._paint, prepared, None))
+
+    async def _preset(self, slug: str) -> bytes:
+        """A preset painting's bytes, read once per replica."""
         data = self._preset_bytes.get(slug)
         if data is None:
             path = await self._resolver.preset_image_path(self._catalog.get(slug))
@@ -82,43 +134,94 @@ class Painter:
                 read_image_bytes, path, self._style_limits, what=f"preset image for {slug}"
             )
             self._preset_bytes[slug] = data
-        return style_from_bytes(
-            data, self._style_limits, weight=style.weight, what=f"preset image for {slug}"
-        )
+        return data
 
-    def _paint(self, order: PaintOrder, styles: list[WeightedStyle]) -> PaintOutcome:
+    def _prepare(self, order: PaintOrder, presets: dict[str, bytes]) -> Prepared:
+        """The styles, then the photo: an animation (told by its bytes, as the CLI does) or a
+        still, decoded; each bad input raises its sentence."""
         start = time.perf_counter()
+        styles = [
+            style_from_bytes(
+                presets[style.preset] if style.preset is not None else style.data or b"",
+                self._style_limits,
+                weight=style.weight,
+                what=(f"preset image for {style.preset}" if style.preset is not None
+                      else f"style image {style.name}"),
+            )
+            for style in order.styles
+        ]
         if not order.wants_still:
-            # As the CLI: the kind is told by the bytes; None = a still (or bytes that
-            # decode_image then refuses with its own sentence).
             animation = open_animation(
                 order.content, self._limits, self._animation_limits,
                 max_side=order.options.max_side, what="photo",
             )
             if animation is not None:
-                return self._paint_animation(order, animation, styles, start)
+                return Prepared(order, styles, start, animation=animation)
         elif looks_like_video(order.content) is not None:
             raise BadForm(f"A video is painted as gif, mp4 or webp, not {order.format_name}.")
-        image_format, media_type = order.still_format()
-        content = decode_image(order.content, self._limits, what="photo")
-        painted = stylize(self._engine, content, styles, order.options)
+        order.still_format()  # gif or mp4 asked for a still: refused before decoding
+        still = decode_image(order.content, self._limits, what="photo")
+        return Prepared(order, styles, start, still=still)
+
+    async def _stream(self, prepared: Prepared, boundary: str) -> AsyncIterator[bytes]:
+        """Progress parts as the painting thread reports frames, then the final part."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+
+        def progress(done: int, expected: int) -> None:  # called on the painting thread
+            loop.call_soon_threadsafe(events.put_nowait, (done, expected))
+
+        painting = asyncio.ensure_future(asyncio.to_thread(self._paint, prepared, progress))
+        # Queued after every progress event: the thread schedules those before it finishes.
+        painting.add_done_callback(lambda _: events.put_nowait(None))
+        try:
+            while (event := await events.get()) is not None:
+                yield json_part(boundary, {"frame": event[0], "frames": event[1]})
+            yield self._final_part(painting, boundary)
+            yield closing(boundary)
+        finally:
+            if not painting.done():  # the client left: this replica is busy until it ends
+                await asyncio.wait([painting])
+
+    def _final_part(self, painting: asyncio.Future[PaintOutcome], boundary: str) -> bytes:
+        """The painting with its headers, or the failure found while painting, as JSON."""
+        try:
+            outcome = painting.result()
+        except StylebotError as error:
+            return json_part(boundary, {"error": error.message, "status": status_for(error)})
+        except Exception:
+            log.exception("unexpected failure while painting a streamed answer")
+            return json_part(boundary, {"error": UNEXPECTED, "status": 500})
+        headers = {"Content-Type": outcome.media_type, **painting_headers(outcome)}
+        return part(boundary, headers, outcome.data)
+
+    def _paint(self, prepared: Prepared, progress: Progress | None) -> PaintOutcome:
+        """Paint and encode (on a worker thread); `progress` hears of each animation frame."""
+        if prepared.animation is not None:
+            return self._paint_animation(prepared, prepared.animation, progress)
+        assert prepared.still is not None
+        image_format, media_type = prepared.order.still_format()
+        painted = stylize(self._engine, prepared.still, prepared.styles, prepared.order.options)
         data = encode_image(painted, image_format)
         return PaintOutcome(
             data=data,
             media_type=media_type,
             width=painted.width,
             height=painted.height,
-            seconds=time.perf_counter() - start,
+            seconds=time.perf_counter() - prepared.start,
             replica=self._replica,
             node=self._node,
         )
 
     def _paint_animation(
-        self, order: PaintOrder, animation: Animation, styles: list[WeightedStyle], start: float
+        self, prepared: Prepared, animation: Animation, progress: Progress | None
     ) -> PaintOutcome:
         """Every frame painted (trimmed to the limits), encoded as asked or to fit max_bytes."""
+        order = prepared.order
         try:
-            result = paint_animation(self._engine, animation, styles, order.options)
+            result = paint_animation(
+                self._engine, animation, prepared.styles, order.options, progress=progress
+            )
         finally:
             animation.close()
         if order.max_bytes is not None:
@@ -132,7 +235,7 @@ class Painter:
             media_type=MEDIA_TYPE_OF_ANIMATION[fmt],
             width=width,
             height=height,
-            seconds=time.perf_counter() - start,
+            seconds=time.perf_counter() - prepared.start,
             frames=result.frames,
             duration=result.seconds,
             note=result.note,

@@ -16,7 +16,8 @@ import psutil
 from bot.config import Settings, load_settings, override
 
 LOOPBACK = "127.0.0.1"
-PAINTER_CLASS = "ServeReplica:stylebot:Painter"
+PAINTER_APP = "stylebot-painters"
+PAINTER_CLASS = f"ServeReplica:{PAINTER_APP}:Painter"
 
 
 def free_port() -> int:
@@ -84,8 +85,11 @@ def wait_for_painters(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         actors = [a for a in painter_actors() if a["actor_id"] not in without]
-        status = serve.status().applications.get("stylebot")
-        running = status is not None and status.status == "RUNNING"
+        apps = serve.status().applications
+        running = all(
+            (status := apps.get(name)) is not None and status.status == "RUNNING"
+            for name in ("stylebot", PAINTER_APP)
+        )
         if len(actors) == count and running:
             return actors
         time.sleep(0.5)

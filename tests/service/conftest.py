@@ -27,15 +27,16 @@ from tests.service.cluster import (
 
 @pytest.fixture(scope="session")
 def service(mirror_dir, tmp_path_factory):
-    """Head and second node on 127.0.0.1 (one CPU each), Serve's proxy on loopback, two
-    painter replicas (one per node), at most 2 paintings waiting. Always torn down, and no Ray
+    """Head and second node on 127.0.0.1 (one CPU each), Serve's proxy on loopback, the two
+    applications (painters at /v1/stylize, the front at /), two painter replicas (one per
+    node), at most 2 paintings waiting. Always torn down, and no Ray
     process of the session may outlive it."""
     os.environ.pop("RAY_ADDRESS", None)
     import ray
     from ray import serve
     from ray.cluster_utils import Cluster
 
-    from bot.service.app import APP_NAME, build_app
+    from bot.service.app import run_service, start_serve
 
     node = {"num_cpus": 1, "node_ip_address": LOOPBACK, "include_dashboard": False}
     cluster = Cluster(initialize_head=True, head_node_args=node)
@@ -45,12 +46,12 @@ def service(mirror_dir, tmp_path_factory):
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False)
         port = free_port()
-        serve.start(http_options={"host": LOOPBACK, "port": port}, proxy_location="HeadOnly")
+        start_serve(LOOPBACK, port, "HeadOnly")
         settings = service_settings(
             mirror_dir, shared_cache_dir(tmp_path_factory),
             replicas=2, num_cpus=1, max_queued_requests=2, retry_after=2.0,
         )
-        serve.run(build_app(settings), name=APP_NAME, route_prefix="/")
+        run_service(settings)
         raylets = [p for p in processes_of(session_dir) if "raylet" in p.name()]
         assert len(raylets) == 2
         assert all(f"--node_ip_address={LOOPBACK}" in p.cmdline() for p in raylets)

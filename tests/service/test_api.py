@@ -10,6 +10,8 @@ import pytest
 
 from bot.errors import ImageError
 from bot.imaging import decode_image
+from bot.service.errors import NOT_ANSWERING
+from bot.service.ingress import NO_PAINTER
 from tests.service.http import photo_bytes, post, stylize
 
 SMALL = ("max_size", "256", None)
@@ -19,10 +21,10 @@ def pixels(answer) -> np.ndarray:
     return np.asarray(answer.image().convert("RGB"), dtype=np.float32)
 
 
-async def test_healthz_and_presets(service, http):
+async def test_healthz_counts_the_running_painters_and_presets_are_listed(service, http):
     async with http.get(f"{service.url}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"status": "ok"}
+        assert await response.json() == {"status": "ok", "painters": {"running": 2, "target": 2}}
     async with http.get(f"{service.url}/v1/presets") as response:
         assert response.status == 200
         presets = await response.json()
@@ -30,6 +32,27 @@ async def test_healthz_and_presets(service, http):
     starry = next(p for p in presets if p["slug"] == "starry-night")
     assert starry == {"slug": "starry-night", "title": "The Starry Night",
                       "artist": "Vincent van Gogh", "year": 1889}
+
+
+async def test_a_front_without_running_painters_is_503_for_health_and_painting(service, http):
+    """A second front app (at /lonely) whose Painter application does not exist: /healthz says
+    no painter runs, and a painting that reaches it is "not answering" (retried)."""
+    from ray import serve
+
+    from bot.service.app import build_front_app
+
+    lonely = build_front_app(service.settings, painter_app="no-such-painters")
+    await asyncio.to_thread(serve.run, lonely, name="lonely", route_prefix="/lonely")
+    try:
+        async with http.get(f"{service.url}/lonely/healthz") as response:
+            assert response.status == 503
+            assert await response.json() == {
+                "error": NO_PAINTER, "painters": {"running": 0, "target": 0}}
+        answer = await stylize(http, f"{service.url}/lonely", ("style", "udnie", None))
+        assert (answer.status, answer.headers["Retry-After"], answer.error) == (
+            503, "2", NOT_ANSWERING)
+    finally:
+        await asyncio.to_thread(serve.delete, "lonely")
 
 
 async def test_a_preset_paints_a_png_with_its_size_and_seconds(service, http):
@@ -179,7 +202,7 @@ BAD = {
     "unknown field": (
         [("style", "udnie", None), ("strenght", "1", None)],
         "Unknown form field “strenght”; the fields are content, style, style_image, weights, "
-        "strength, keep_colors, max_size, format, max_bytes. Did you mean strength?",
+        "strength, keep_colors, max_size, format, max_bytes, progress. Did you mean strength?",
     ),
     "style image not an image": (
         [("style_image", b"not a painting", "mine.png")],

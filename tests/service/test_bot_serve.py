@@ -95,11 +95,9 @@ async def test_every_form_is_painted_by_the_service_and_answered_once(
 async def test_a_service_that_stops_while_jobs_wait_finishes_them_once_back(
     service, fake_discord, tmp_path, mirror_dir, photo
 ):
-    """The app is deleted from the cluster while two jobs wait (one slot): their users are
-    told, the jobs retry, and both are painted once it is deployed again."""
-    from ray import serve
-
-    from bot.service.app import APP_NAME, build_app
+    """Both apps are deleted from the cluster while two jobs wait (one slot): their users are
+    told, the jobs retry, and both are painted once they are deployed again."""
+    from bot.service.app import delete_service, run_service
 
     cat = jpeg_bytes(photo("chelsea", (240, 160)))
     settings = serve_settings(tmp_path, mirror_dir, service.url, remote_slots=1,
@@ -108,7 +106,7 @@ async def test_a_service_that_stops_while_jobs_wait_finishes_them_once_back(
         settings, limits=dataclasses.replace(settings.limits, job_timeout=150.0))
     bot = serve_bot(settings)
     async with fake_discord.running(bot):
-        await asyncio.to_thread(serve.delete, APP_NAME)
+        await asyncio.to_thread(delete_service)
         try:
             first = await fake_discord.send_message(
                 "!stylize udnie", attachments=[(cat, "a.jpg")])
@@ -118,8 +116,7 @@ async def test_a_service_that_stops_while_jobs_wait_finishes_them_once_back(
                 lambda m: (m.content or "") == STILL_TRYING, 30, kind=SentMessage,
                 what="the still-trying status line")
         finally:
-            await asyncio.to_thread(
-                serve.run, build_app(service.settings), name=APP_NAME, route_prefix="/")
+            await asyncio.to_thread(run_service, service.settings)
         answers = [
             await fake_discord.wait_for(
                 lambda m, sent=sent: m.method == "POST" and m.reply_to == int(sent["id"])

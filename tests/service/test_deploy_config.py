@@ -9,19 +9,31 @@ from ray.serve import Application
 from ray.serve._private.utils import import_attr
 from ray.serve.schema import ServeDeploySchema
 
-from bot.service.app import build, painter_options, settings_from_args
+from bot.service.app import (
+    PAINTER_APP_NAME,
+    build,
+    build_painters,
+    painter_options,
+    settings_from_args,
+)
+from bot.service.proxy import CALLBACK_ENV, CALLBACK_PATH, proxy_middlewares
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "serve.yaml"
 
 
-def test_serve_yaml_is_valid_and_its_args_reach_the_painter(monkeypatch):
+def test_serve_yaml_is_valid_and_its_two_apps_build(monkeypatch):
     monkeypatch.delenv("STYLEBOT_CONFIG", raising=False)
     config = ServeDeploySchema.model_validate(yaml.safe_load(DEPLOY.read_text()))
-    (app,) = config.applications
-    assert app.import_path == "bot.service.app:build"
-    builder = import_attr(app.import_path)
-    assert builder is build
-    assert isinstance(builder(app.args), Application)
+    painters, front = config.applications
+    assert (painters.name, painters.route_prefix) == (PAINTER_APP_NAME, "/v1/stylize")
+    assert (front.route_prefix, front.args["painter_app"]) == ("/", PAINTER_APP_NAME)
+    assert import_attr(painters.import_path) is build_painters
+    assert import_attr(front.import_path) is build
+    for app in (painters, front):
+        assert isinstance(import_attr(app.import_path)(app.args), Application)
+    # the proxies get the JSON error middleware from the controller's environment
+    assert config.controller_options.runtime_env["env_vars"] == {CALLBACK_ENV: CALLBACK_PATH}
+    assert import_attr(CALLBACK_PATH.replace(":", ".")) is proxy_middlewares
 
 
 def test_builder_args_override_service_settings_and_name_a_config(tmp_path, monkeypatch):

@@ -54,7 +54,8 @@ async def test_a_full_queue_answers_503_with_retry_after_then_the_queue_is_paint
         assert len(held) >= 2  # the queue holds 2, whatever the painters took
         again = await asyncio.wait_for(request(), 10)  # still full: refused at once too
         for answer in (refused, again):
-            assert answer.status == 503
+            assert answer.status == 503  # Serve's proxy's answer, made JSON (bot.service.proxy)
+            assert answer.headers["Content-Type"] == "application/json"
             assert answer.headers["Retry-After"] == "2"
             assert answer.error == BUSY
     async with asyncio.timeout(60):

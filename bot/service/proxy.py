@@ -1,0 +1,107 @@
+"""Serve's HTTP proxy's own answers (backpressure, no replica, a replica lost) as JSON sentences.
+
+Serve's proxy answers some requests itself, before or instead of a replica: a deployment whose
+queue is full (`max_queued_requests`; 503 or 429 with Retry-After from its BackpressureConfig),
+an application with no replica able to take it (503), a replica that died before answering
+(the proxy ends the request without an answer; uvicorn would send 500 "Internal Server
+Error"). Its bodies are plain text; the API promises `{"error": ...}`. Serve imports the
+middleware below into each proxy when RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH names
+`proxy_middlewares` in the proxy's environment (`controller_options` in `serve.start` or the
+Serve config; proxies inherit the controller's runtime environment). The service's own
+replicas never answer text/plain, so only the proxy's answers are rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.service.errors import BUSY, NOT_ANSWERING, PAINTER_LOST
+
+CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+CALLBACK_PATH = "bot.service.proxy:proxy_middlewares"
+REWRITTEN = (429, 503)  # Serve's backpressure and unavailable answers
+
+
+def proxy_middlewares() -> list[Middleware]:
+    """What Serve's proxy calls (through CALLBACK_ENV) for the middlewares to wrap itself in."""
+    return [Middleware(JsonErrors)]
+
+
+def proxy_env() -> dict[str, str]:
+    """The environment variables that give Serve's proxies these middlewares."""
+    return {CALLBACK_ENV: CALLBACK_PATH}
+
+
+def controller_options() -> dict[str, Any]:
+    """`serve.start(controller_options=...)`: the proxies inherit the controller's env vars."""
+    return {"runtime_env": {"env_vars": proxy_env()}}
+
+
+def _json_start(status: int, headers: list[Any], body: bytes) -> Message:
+    kept = [
+        (bytes(name), bytes(value))
+        for name, value in headers
+        if bytes(name).lower() not in (b"content-type", b"content-length")
+    ]
+    kept += [(b"content-type", b"application/json"),
+             (b"content-length", str(len(body)).encode())]
+    return {"type": "http.response.start", "status": status, "headers": kept}
+
+
+def _is_plain_text(headers: list[Any]) -> bool:
+    return any(
+        bytes(name).lower() == b"content-type" and bytes(value).startswith(b"text/plain")
+        for name, value in headers
+    )
+
+
+def _sentence(status: int, headers: list[Any]) -> str:
+    """Backpressure (it carries Retry-After) is "busy"; any other 503 is "not answering"."""
+    if any(bytes(name).lower() == b"retry-after" for name, _ in headers):
+        return BUSY
+    return NOT_ANSWERING
+
+
+class JsonErrors:
+    """An ASGI middleware: the proxy's plain-text 429/503 answers become the API's JSON
+    sentence (headers such as Retry-After kept), and a request the proxy ends without any
+    answer (the replica died) becomes 503 "The painter stopped while painting; ..."."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+        held: Message | None = None  # a plain-text 429/503 start, replaced once its body ends
+
+        async def rewriting_send(message: Message) -> None:
+            nonlocal started, held
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                if message["status"] in REWRITTEN and _is_plain_text(headers):
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # the proxy's sentence, dropped
+                status, headers = held["status"], list(held.get("headers", []))
+                body = json.dumps({"error": _sentence(status, headers)}).encode()
+                held = None
+                await send(_json_start(status, headers, body))
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self._app(scope, receive, rewriting_send)
+        if not started:  # the proxy gave up on the replica without answering
+            body = json.dumps({"error": PAINTER_LOST}).encode()
+            await send(_json_start(503, [], body))
+            await send({"type": "http.response.body", "body": body})
