@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import jpeg_bytes, load, mirror
-from benchmarks.service import SIZE, STYLE, cpu_line, free_port, settings
+from benchmarks.common import cpu_summary, jpeg_bytes, load, mirror
+from benchmarks.service import SIZE, STYLE, free_port, settings
 from bot.app import create_bot
 from bot.config import Settings
 from tests.fakediscord import FakeDiscord, SentMessage
@@ -80,7 +80,7 @@ async def measure(reps: int) -> None:
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
-    print(f"CPU: {cpu_line()}")
+    print(cpu_summary())
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, {reps} requests each")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              _node_ip_address="127.0.0.1")

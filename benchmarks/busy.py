@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -27,22 +26,10 @@ from benchmarks.bot_harness import (
     running_bot,
     settings_for,
 )
+from benchmarks.common import cpu_summary
 from bot.config import Settings
 from tests.fakediscord import FakeDiscord, SentMessage
 from tests.features.stylize.answers import STATUS, Asked, answers, folded_counts
-
-
-def cpu_line() -> str:
-    """lscpu's model name and the AVX-512 / AMX / bf16 flags, for comparing runs as ratios."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "cpu: (lscpu unavailable)"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    model = fields.get("Model name", "?").strip()
-    flags = fields.get("Flags", "").split()
-    picked = sorted(f for f in flags if f.startswith(("avx", "amx")) or "bf16" in f)
-    return f"cpu: {model}; flags: {' '.join(picked) or '(none)'}"
 
 
 @dataclass
@@ -187,7 +174,7 @@ def report(fake: FakeDiscord, runs: list[ChannelRun], engine: TimedEngine, answe
 
 
 async def run(args: argparse.Namespace) -> None:
-    print(cpu_line())
+    print(cpu_summary())
     folder = mirror()
     photo = photo_jpeg(*args.side)
     with tempfile.TemporaryDirectory(prefix="stylebot-busy-") as tmp:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,29 +26,15 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from benchmarks.common import QUIET, jpeg_bytes, load, mirror, wait_quiet
+from benchmarks.common import QUIET, cpu_summary, jpeg_bytes, load, mirror, wait_quiet
 from bot.config import load_settings, override
+from tests.service.cluster import free_port, processes_of
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray on loopback (read at import)
 STYLE = "starry-night"
 SIZE = (1024, 768)
 
 
-def cpu_line() -> str:
-    """lscpu's model name and the vector flags that decide OpenVINO's precision."""
-    text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
-                  if line.startswith("Model name")), "unknown CPU")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
-                  if line.startswith("Flags")), [])
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return f"{model}; flags: {' '.join(wanted) or 'none of avx2/avx512/amx'}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def settings(cache: Path, replicas: int):
@@ -112,7 +96,7 @@ async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
         async with gate:
             await paint(http, url, photo)
 
-    processes = ray_processes(session_dir)
+    processes = processes_of(session_dir)
     busy, own, start = busy_seconds(), own_seconds(processes), time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     wall = time.perf_counter() - start
@@ -157,20 +141,6 @@ def rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / 2**20
 
 
-def ray_processes(session_dir: str) -> list[psutil.Process]:
-    """Ray's processes for this session: those naming its folder (raylet, GCS...) and all
-    their descendants (workers rename themselves ray::..., dropping the folder)."""
-    name = Path(session_dir).name
-    found: dict[int, psutil.Process] = {}
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            if any(name in part for part in process.info["cmdline"] or ()):
-                found[process.pid] = process
-                found.update({child.pid: child for child in process.children(recursive=True)})
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return list(found.values())
-
 
 def rates_text(values: list[float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
@@ -184,7 +154,7 @@ async def measure(rounds: int, patience: float) -> None:
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
-    print(f"CPU: {cpu_line()}")
+    print(cpu_summary())
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds")
     ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False,
              _node_ip_address="127.0.0.1")
@@ -238,11 +208,11 @@ async def measure(rounds: int, patience: float) -> None:
             for _ in range(max(10, 4 * rounds)):
                 wait_quiet(patience / 4)
                 busy, start = busy_seconds(), time.perf_counter()
-                own = own_seconds(ray_processes(session_dir))
+                own = own_seconds(processes_of(session_dir))
                 trip, inside = await paint(http, one, photo)
                 here = local(photo)
                 wall = time.perf_counter() - start
-                foreign = busy_seconds() - busy - (own_seconds(ray_processes(session_dir)) - own)
+                foreign = busy_seconds() - busy - (own_seconds(processes_of(session_dir)) - own)
                 rows.append((trip, inside, here, max(0.0, foreign / wall)))
             quiet_rows = [r for r in rows if r[3] <= QUIET]
             chosen = quiet_rows if len(quiet_rows) >= 3 else rows
@@ -261,7 +231,7 @@ async def measure(rounds: int, patience: float) -> None:
                   " (HTTP, proxy, form, transfer)")
 
         await asyncio.sleep(5)  # at rest
-        processes = ray_processes(session_dir)
+        processes = processes_of(session_dir)
         painters = [
             p for p in processes if "ServeReplica:one-painters:Painter" in " ".join(p.cmdline())
         ]
