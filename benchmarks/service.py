@@ -66,6 +66,7 @@ class Burst:
     rate: float
     foreign: float
     cpu_per_painting: float
+    cpu_by_kind: dict[str, float]  # CPU seconds per painting: painters, proxy, client, rest
 
 
 def busy_seconds() -> float:
@@ -77,13 +78,22 @@ def busy_seconds() -> float:
 
 def own_seconds(processes: list[psutil.Process]) -> float:
     """CPU seconds of this process and of the session's Ray processes."""
-    total = sum(os.times()[:2])
+    return sum(seconds_by_kind(processes).values())
+
+
+def seconds_by_kind(processes: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds so far of the painters, Serve's proxy, this client and the rest of Ray."""
+    kinds = {"painters": 0.0, "proxy": 0.0, "client": sum(os.times()[:2]), "rest of Ray": 0.0}
     for process in processes:
         try:
-            total += sum(process.cpu_times()[:2])
+            name = " ".join(process.cmdline()[:1])
+            seconds = sum(process.cpu_times()[:2])
         except psutil.NoSuchProcess:
             continue
-    return total
+        kind = ("painters" if ":Painter" in name else "proxy" if "ProxyActor" in name
+                else "rest of Ray")
+        kinds[kind] += seconds
+    return kinds
 
 
 async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
@@ -97,12 +107,14 @@ async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
             await paint(http, url, photo)
 
     processes = processes_of(session_dir)
-    busy, own, start = busy_seconds(), own_seconds(processes), time.perf_counter()
+    busy, own, start = busy_seconds(), seconds_by_kind(processes), time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     wall = time.perf_counter() - start
-    used = own_seconds(processes) - own
+    kinds = {kind: (seconds - own[kind]) / count
+             for kind, seconds in seconds_by_kind(processes).items()}
+    used = sum(kinds.values()) * count
     foreign = max(0.0, (busy_seconds() - busy - used) / wall)
-    return Burst(count / wall, foreign, used / count)
+    return Burst(count / wall, foreign, used / count, kinds)
 
 
 async def in_process_painter(cache: Path):
@@ -186,9 +198,12 @@ async def measure(rounds: int, patience: float) -> None:
                 runs = bursts[replicas]
                 text = ", ".join(f"{b.rate:.2f} [{b.foreign:.2f}]" for b in runs)
                 cpu = statistics.median(b.cpu_per_painting for b in runs)
+                split = ", ".join(
+                    f"{kind} {statistics.median(b.cpu_by_kind[kind] for b in runs) * 1e3:.0f}"
+                    for kind in runs[0].cpu_by_kind)
                 print(f"  {replicas} replica(s) x 1 thread: median "
                       f"{statistics.median(b.rate for b in runs):.2f}  ({text}); "
-                      f"{cpu:.2f} CPU-s per painting")
+                      f"{cpu:.3f} CPU-s per painting ({split} ms)")
             bare_ratios = [b / a for a, b in zip(bare_rates[1], bare_rates[2], strict=True)]
             print(f"  control, bare engines in this process (no Ray), 1 vs 2 threads of 1 "
                   f"engine each: {rates_text(bare_rates[1])} vs {rates_text(bare_rates[2])}; "
