@@ -61,7 +61,14 @@ def _compile(
     core: ov.Core, model: ov.Model, threads: int, precision: str = "auto"
 ) -> ov.CompiledModel:
     _check_precision(precision)
-    config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    # No pinning: OpenVINO pins each process's inference threads to the same first cores, so
+    # two 1-thread engines in two processes (two service replicas on a node, or the bot beside
+    # a replica) shared one core: 254 ms a painting each instead of 125 (benchmarks/README.md).
+    config: dict[str, object] = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": threads,
+        "ENABLE_CPU_PINNING": False,
+    }
     if precision != "auto":
         config["INFERENCE_PRECISION_HINT"] = precision
     return core.compile_model(model, "CPU", config)

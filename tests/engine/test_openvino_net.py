@@ -94,6 +94,15 @@ def test_the_transfer_net_is_compiled_in_the_chosen_precision(
     assert network.norms_rewritten == (INSTANCE_NORMS if expected == "f32" else 0)
 
 
+def test_inference_threads_are_not_pinned_to_cores(core, model_paths):
+    """Pinned, the 1-thread engines of two processes (two service replicas) shared one core."""
+    transfer = TransferNetwork(core, model_paths[1], threads=1).compiled_for(64, 64)
+    prediction = PredictionNetwork(core, model_paths[0], threads=1).compiled()
+    for compiled in (transfer, prediction):
+        assert compiled.get_property("ENABLE_CPU_PINNING") is False
+        assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
 def test_an_unknown_precision_is_refused(core, model_paths):
     with pytest.raises(EngineError) as caught:
         TransferNetwork(core, model_paths[1], threads=2, precision="f16")
