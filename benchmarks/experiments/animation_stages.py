@@ -1,0 +1,85 @@
+"""Where an animation's time goes outside the engine: CPU ms a frame for each stage, alone.
+
+    STYLEBOT_MIRROR=../shared .venv/bin/python -m benchmarks.experiments.animation_stages [--reps N]
+
+The benchmark's 480x270, 72-frame clip (MP4 in and GIF in), each stage timed on its own with
+the calling thread's CPU time (time.thread_time, so another process's load does not count, but
+the engine's own threads do not either: it is timed in wall time) and wall time; the best of
+`--reps` rounds. Stages: decoding (Pillow / PyAV, scaling and RGB included), the engine's call
+(with its float conversions), the steadier, and each encoder. The engine's threads make its
+CPU time invisible to thread_time, hence its wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.animation import LIMITS, animation_of, cpu_line, make_engine
+from benchmarks.common import load, style_path
+from bot.imaging.animation import PaintedClip, Steadier, encode_animation
+from bot.stylization import style_from_file
+from tests.imaging.animation.clips import moving_frames, pillow_animation, video
+
+COUNT = 72
+
+
+def timed(label: str, run: Callable[[], object], reps: int) -> tuple[float, float]:
+    """Best CPU and wall ms a frame of `run` over `reps` rounds, printed."""
+    cpu, wall = [], []
+    for _ in range(reps):
+        start_cpu, start = time.thread_time(), time.perf_counter()
+        run()
+        cpu.append((time.thread_time() - start_cpu) * 1000 / COUNT)
+        wall.append((time.perf_counter() - start) * 1000 / COUNT)
+    print(f"  {label:46} cpu {min(cpu):6.2f} ms  wall {min(wall):6.2f} ms a frame")
+    return min(cpu), min(wall)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    print(cpu_line())
+    frames = moving_frames(COUNT, (480, 270), step=5)
+    inputs = {"MP4": video(frames, "mp4", fps=24),
+              "GIF": pillow_animation(frames, "GIF", durations=40)}
+    with TemporaryDirectory(prefix="stylebot-stages-") as folder:
+        engine = make_engine(Path(folder))
+        styles = [style_from_file(style_path(), LIMITS)]
+        sources = {kind: [f.pixels for f in animation_of(data).frames()]
+                   for kind, data in inputs.items()}
+        pictures = [Image.fromarray(p) for p in sources["MP4"]]
+        vector = engine.job_vector(styles, 1.0, pictures[0])
+        painted = [np.asarray(engine.stylize_with_vector(p, vector)) for p in pictures]
+        print(f"stages, {COUNT} frames at 480x270, best of {args.reps} ({load()})")
+        for kind, data in inputs.items():
+            timed(f"decode {kind} (open + every frame RGB)",
+                  lambda data=data: [f.pixels for f in animation_of(data).frames()], args.reps)
+        timed("Image.fromarray of each input frame",
+              lambda: [Image.fromarray(p) for p in sources["MP4"]], args.reps)
+        timed("engine.stylize_with_vector (wall is the figure)",
+              lambda: [engine.stylize_with_vector(p, vector) for p in pictures], args.reps)
+
+        def steady(kind: str) -> list[np.ndarray]:
+            steadier = Steadier()
+            return [steadier(s, p) for s, p in zip(sources[kind], painted, strict=True)]
+
+        for kind in inputs:
+            timed(f"steadier ({kind} input)", lambda kind=kind: steady(kind), args.reps)
+        clips = {kind: PaintedClip(steady(kind), [40.0] * COUNT, 0) for kind in inputs}
+        for kind, fmt in (("MP4", "MP4"), ("MP4", "GIF"), ("GIF", "GIF"), ("GIF", "WEBP")):
+            size = len(encode_animation(clips[kind], fmt))
+            timed(f"encode {fmt} ({kind} input, {size // 1024} KiB)",
+                  lambda kind=kind, fmt=fmt: encode_animation(clips[kind], fmt), args.reps)
+        engine.close()
+
+
+if __name__ == "__main__":
+    main()
