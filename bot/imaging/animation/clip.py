@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,3 +68,26 @@ class PaintedClip:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+class RoundedTimeline:
+    """Frame durations in whole `unit`s (ms), rounded on the running total, so that a clip
+    of 24 fps written in hundredths of a second (4, 4, 5, 4, 4, 5, ...) keeps its length."""
+
+    def __init__(self, unit: float, least: int = 1) -> None:
+        self.unit, self.least = unit, least
+        self.total = 0.0  # milliseconds given so far
+        self.shown = 0  # units handed out so far
+
+    def next(self, duration: float) -> int:
+        """The next frame's duration, `duration` ms, in units (at least `least`)."""
+        self.total += duration
+        ticks = max(self.least, round(self.total / self.unit) - self.shown)
+        self.shown += ticks
+        return ticks
+
+
+def rounded_durations(durations: Sequence[float], unit: float, least: int = 1) -> list[int]:
+    """Durations in whole `unit`s, rounded on the running total so the clip's length is kept."""
+    timeline = RoundedTimeline(unit, least)
+    return [timeline.next(duration) for duration in durations]
