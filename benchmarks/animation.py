@@ -119,7 +119,7 @@ def speed(engine: LiteEngine, reps: int) -> None:
             timed = TimedEngine(engine)
             start, start_cpu = time.perf_counter(), _cpu_seconds()
             result = paint_animation(timed, animation_of(inputs[source]), styles, OPTIONS,
-                                     steady=steady, overlap=overlap)
+                                     steady=steady, overlap=overlap, encode_as=out)
             sizes[name] = len(result.encode(out))
             wall = time.perf_counter() - start
             shares.setdefault(name, []).append(wall / timed.seconds - 1)

@@ -117,15 +117,18 @@ class Painter:
         self, order: PaintOrder, animation: Animation, styles: list[WeightedStyle], start: float
     ) -> PaintOutcome:
         """Every frame painted (trimmed to the limits), encoded as asked or to fit max_bytes."""
+        fmt = order.animation_format(DEFAULT_FORMAT_OF_KIND.get(animation.kind, "MP4"))
+        # encoded while painted: the format asked for, or GIF, which fitting tries first
+        encode_as = "GIF" if order.max_bytes is not None else fmt
         try:
-            result = paint_animation(self._engine, animation, styles, order.options)
+            result = paint_animation(self._engine, animation, styles, order.options,
+                                     encode_as=encode_as)
         finally:
             animation.close()
         if order.max_bytes is not None:
             fitted = result.encode_to_fit(order.max_bytes)
             data, fmt, (width, height) = fitted.data, fitted.fmt, fitted.size
         else:
-            fmt = order.animation_format(DEFAULT_FORMAT_OF_KIND.get(result.kind, "MP4"))
             data, (width, height) = result.encode(fmt), result.size
         return PaintOutcome(
             data=data,
