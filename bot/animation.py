@@ -111,12 +111,12 @@ def paint_animation(
         frame = next(frames, None)
         return None if frame is None else (frame, Image.fromarray(frame.pixels))
 
-    def keep(frame: Frame, painted: np.ndarray) -> None:
-        if steadier is not None:
-            painted = steadier(frame.pixels, painted)
-        clip.append(painted, frame.duration)
+    def keep(frame: Frame, source: Image.Image, painted: Image.Image) -> None:
+        shown = painted if steadier is None else steadier(source, painted)
+        pixels = np.asarray(shown, dtype=np.uint8)  # read-only: nothing writes into frames
+        clip.append(pixels, frame.duration)
         if writer is not None:
-            writer.add(painted, frame.duration)
+            writer.add(pixels, frame.duration)
 
     helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
     kept: list[Future[None]] = []
@@ -128,8 +128,7 @@ def paint_animation(
             upcoming = helper.submit(decode)  # the next frame, while this one is painted
             if paint is None:
                 paint = frame_painter(engine, styles, options, image)
-            painted = np.asarray(paint(image), dtype=np.uint8)
-            kept.append(helper.submit(keep, frame, painted))
+            kept.append(helper.submit(keep, frame, image, paint(image)))
             if len(kept) > 1:
                 kept.pop(0).result()  # raises what steadying the frame before raised
             painted_count += 1

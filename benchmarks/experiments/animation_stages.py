@@ -67,9 +67,14 @@ def main() -> None:
         timed("engine.stylize_with_vector (wall is the figure)",
               lambda: [engine.stylize_with_vector(p, vector) for p in pictures], args.reps)
 
+        images = {kind: [Image.fromarray(p) for p in pixels] for kind, pixels in sources.items()}
+        painted_images = [Image.fromarray(p) for p in painted]
+
         def steady(kind: str) -> list[np.ndarray]:
+            """As paint_animation: the images the decoder and engine made in, pixels out."""
             steadier = Steadier()
-            return [steadier(s, p) for s, p in zip(sources[kind], painted, strict=True)]
+            return [np.asarray(steadier(s, p))
+                    for s, p in zip(images[kind], painted_images, strict=True)]
 
         for kind in inputs:
             timed(f"steadier ({kind} input)", lambda kind=kind: steady(kind), args.reps)

@@ -1,9 +1,17 @@
 """Steadier and flicker: still areas stay still, moving ones take the new painting."""
 
 import numpy as np
+from PIL import Image
 
 from bot.imaging.animation import Steadier, flicker
 from tests.imaging.animation.clips import moving_frames, still_mask
+
+
+def steadied(sources: list[np.ndarray], paintings: list[np.ndarray]) -> list[np.ndarray]:
+    """The frames a Steadier shows for these paintings of these input frames."""
+    steadier = Steadier()
+    return [np.asarray(steadier(Image.fromarray(source), Image.fromarray(painted)))
+            for source, painted in zip(sources, paintings, strict=True)]
 
 
 def test_flicker_is_zero_for_identical_frames_and_measures_change():
@@ -20,8 +28,7 @@ def test_still_areas_keep_their_painting_and_moving_ones_follow():
     # a "painting" that wobbles everywhere a little from frame to frame, like the network's
     paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
                  for f in inputs]
-    steadier = Steadier()
-    shown = [steadier(source, painted) for source, painted in zip(inputs, paintings, strict=True)]
+    shown = steadied(inputs, paintings)
     mask = still_mask(6)
     assert flicker(paintings, mask) > 4
     assert flicker(shown, mask) == 0.0
@@ -31,9 +38,7 @@ def test_still_areas_keep_their_painting_and_moving_ones_follow():
 
 
 def test_a_slow_fade_still_comes_through():
-    steadier = Steadier()
-    painted = None
-    for level in range(0, 120, 4):  # 4 levels a frame: under the threshold each time
-        frame = np.full((16, 16, 3), level, np.uint8)
-        painted = steadier(frame, frame)
+    frames = [np.full((16, 16, 3), level, np.uint8)  # 4 levels a frame: under the threshold
+              for level in range(0, 120, 4)]
+    painted = steadied(frames, frames)[-1]
     assert abs(int(painted[8, 8, 0]) - 116) <= 24
