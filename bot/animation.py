@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +28,10 @@ from bot.imaging.animation.encode import ClipWriter, clip_writer
 from bot.stylization import StylizeOptions, frame_painter
 
 T = TypeVar("T")
+#: The helper thread's nice value (Linux: per thread), so that the engine's threads, which
+#: keep both cores busy, are not slowed by it: it runs in the gaps the engine leaves and at
+#: full speed whenever the painting thread waits for it.
+HELPER_NICE = 10
 #: progress(frames painted so far, frames expected in all)
 Progress = Callable[[int, int], None]
 
@@ -59,6 +67,13 @@ class AnimationResult:
     def encode_to_fit(self, max_bytes: int) -> FittedAnimation:
         """GIF if it fits in `max_bytes`, else MP4, else a smaller MP4: never refused for size."""
         return encode_to_fit(self.clip, max_bytes, encoded=self.encoded)
+
+
+def _lower_priority() -> None:
+    """Give the calling thread (and threads it starts, e.g. libx264's) a lower CPU priority."""
+    if sys.platform == "linux":  # elsewhere the id given is a process, not this thread
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HELPER_NICE)
 
 
 class InPlace:
@@ -107,28 +122,27 @@ def paint_animation(
     writer: ClipWriter | None = None if encode_as is None else clip_writer(encode_as,
                                                                            animation.loop)
 
-    def decode() -> tuple[Frame, Image.Image] | None:
-        frame = next(frames, None)
-        return None if frame is None else (frame, Image.fromarray(frame.pixels))
+    def decode() -> Frame | None:
+        return next(frames, None)
 
-    def keep(frame: Frame, source: Image.Image, painted: Image.Image) -> None:
-        shown = painted if steadier is None else steadier(source, painted)
+    def keep(frame: Frame, painted: Image.Image) -> None:
+        shown = painted if steadier is None else steadier(frame.picture, painted)
         pixels = np.asarray(shown, dtype=np.uint8)  # read-only: nothing writes into frames
         clip.append(pixels, frame.duration)
         if writer is not None:
             writer.add(pixels, frame.duration)
 
-    helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
+    helper = (ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames",
+                                 initializer=_lower_priority) if overlap else InPlace())
     kept: list[Future[None]] = []
     try:
         upcoming = helper.submit(decode)
         painted_count = 0
-        while (decoded := upcoming.result()) is not None:
-            frame, image = decoded
+        while (frame := upcoming.result()) is not None:
             upcoming = helper.submit(decode)  # the next frame, while this one is painted
             if paint is None:
-                paint = frame_painter(engine, styles, options, image)
-            kept.append(helper.submit(keep, frame, image, paint(image)))
+                paint = frame_painter(engine, styles, options, frame.picture)
+            kept.append(helper.submit(keep, frame, paint(frame.picture)))
             if len(kept) > 1:
                 kept.pop(0).result()  # raises what steadying the frame before raised
             painted_count += 1

@@ -130,6 +130,6 @@ def still_content(data: bytes, limits: ImageLimits) -> Image.Image:
         return decode_image(data, limits, what="photo")
     frames = video.frames()
     try:
-        return Image.fromarray(next(frames).pixels)
+        return next(frames).picture
     finally:
         frames.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+from PIL import Image
 
 #: A frame whose duration is 0 or 10 ms is shown for this long, as browsers do with GIFs.
 DEFAULT_FRAME_MS = 100.0
@@ -33,10 +35,18 @@ class AnimationLimits:
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame: HxWx3 uint8 RGB pixels and how long it is shown, in milliseconds."""
+    """One frame: an RGB image, as the decoder made it, and how long it is shown (ms).
 
-    pixels: np.ndarray
+    The engine and the steadier take the image itself; `pixels` (HxWx3 uint8, read-only) is
+    made only when asked for.
+    """
+
+    picture: Image.Image
     duration: float
+
+    @cached_property
+    def pixels(self) -> np.ndarray:
+        return np.asarray(self.picture, dtype=np.uint8)
 
 
 @dataclass

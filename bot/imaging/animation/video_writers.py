@@ -18,6 +18,9 @@ from bot.imaging.animation.clip import RoundedTimeline
 
 MP4_CRF = 20
 _MP4_PRESET = "veryfast"
+#: libx264 on one thread: it runs on the helper thread beside the engine, which keeps both
+#: cores busy; its own threads cost ~20 % more CPU for the same bytes (480x270, 72 frames).
+_MP4_THREADS = 1
 #: MP4 timestamps count in 1/90000 s, MPEG's clock: 24, 25, 30 and 30000/1001 fps are whole
 #: ticks, and any frame's duration (in ms) is kept to 1/90 ms.
 _MP4_CLOCK = 90_000
@@ -65,7 +68,8 @@ class Mp4Writer:
         stream = self._container.add_stream("libx264", rate=rate)
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(self._crf), "preset": _MP4_PRESET}
+        stream.options = {"crf": str(self._crf), "preset": _MP4_PRESET,
+                          "threads": str(_MP4_THREADS)}
         stream.codec_context.time_base = Fraction(1, _MP4_CLOCK)
         self._stream = stream
 
