@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,10 +24,6 @@ from bot.imaging.animation.encode import ClipWriter, clip_writer
 from bot.stylization import StylizeOptions, frame_painter
 
 T = TypeVar("T")
-#: The helper thread's nice value (Linux: per thread), so that the engine's threads, which
-#: keep both cores busy, are not slowed by it: it runs in the gaps the engine leaves and at
-#: full speed whenever the painting thread waits for it.
-HELPER_NICE = 10
 #: progress(frames painted so far, frames expected in all)
 Progress = Callable[[int, int], None]
 
@@ -67,13 +59,6 @@ class AnimationResult:
     def encode_to_fit(self, max_bytes: int) -> FittedAnimation:
         """GIF if it fits in `max_bytes`, else MP4, else a smaller MP4: never refused for size."""
         return encode_to_fit(self.clip, max_bytes, encoded=self.encoded)
-
-
-def _lower_priority() -> None:
-    """Give the calling thread (and threads it starts, e.g. libx264's) a lower CPU priority."""
-    if sys.platform == "linux":  # elsewhere the id given is a process, not this thread
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HELPER_NICE)
 
 
 class InPlace:
@@ -132,8 +117,7 @@ def paint_animation(
         if writer is not None:
             writer.add(pixels, frame.duration)
 
-    helper = (ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames",
-                                 initializer=_lower_priority) if overlap else InPlace())
+    helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
     kept: list[Future[None]] = []
     try:
         upcoming = helper.submit(decode)
