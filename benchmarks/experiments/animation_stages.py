@@ -4,10 +4,25 @@
 
 The benchmark's 480x270, 72-frame clip (MP4 in and GIF in), each stage timed on its own with
 the calling thread's CPU time (time.thread_time, so another process's load does not count, but
-the engine's own threads do not either: it is timed in wall time) and wall time; the best of
-`--reps` rounds. Stages: decoding (Pillow / PyAV, scaling and RGB included), the engine's call
-(with its float conversions), the steadier, and each encoder. The engine's threads make its
-CPU time invisible to thread_time, hence its wall time.
+libx264's and FFmpeg's own threads do not either, hence the wall column) and wall time; the
+best of `--reps` rounds. Stages: decoding (Pillow / PyAV, scaling and RGB included), the
+engine's call (with its float conversions), the steadier, and each encoder.
+
+CPU ms a frame (AMD EPYC, avx512_bf16, 2 cores; before 06:46, load 1.5; after 07:17, load
+1.1; the machine's own speed drifts by up to 20 % between runs; details: benchmarks/README.md):
+
+| stage                         | before             | after        |
+| ----------------------------- | ------------------ | ------------ |
+| decode MP4 + image for engine | 0.27 + 0.22        | 0.3-0.55     |
+| decode GIF + image for engine | 0.99 + 0.22        | 1.0-1.1      |
+| steadier, MP4 / GIF input     | 1.52 / 1.57        | 0.85 / 0.86  |
+| MP4 encode (x264)             | 0.42, 1.02 wall    | 0.54, 1 thr. |
+| GIF encode, MP4 input         | 1.25 (1022 KiB)    | 0.78 (382)   |
+| GIF encode, GIF input         | 2.53 (8705 KiB)    | 1.04 (437)   |
+| WebP encode, GIF input        | 2.01 (289 KiB)     | 1.27 (274)   |
+| engine call, for reference    | 15-17              | 15-17        |
+
+and every encoder now runs on the helper thread while the engine paints, not after it.
 """
 
 from __future__ import annotations
