@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops
 
 
 def flicker(frames: Sequence[np.ndarray], still: np.ndarray) -> float:
@@ -55,7 +55,8 @@ class Steadier:
 
     def __call__(self, source: Image.Image, painted: Image.Image) -> Image.Image:
         """Return the frame to show for `painted`, the painting of input frame `source` (both
-        RGB, of one size); the images given and returned are not changed afterwards.
+        RGB, of one size). The frame returned is updated in place by the next call (take its
+        pixels first); `painted` itself becomes that frame on the first call.
 
         All per-pixel work is Pillow's C (reduce, difference, lookup table, composite) on the
         images the decoder and the engine already made, and all but the final blend at half
@@ -71,23 +72,39 @@ class Steadier:
         if weight.getbbox() is None:  # nothing moved: the previous frame again
             return self._shown
         mask = self._spread(weight)
-        self._source = Image.composite(current, self._source, mask)
+        self._source.paste(current, None, mask)  # in place: no copy of the frame (0.09 ms)
         # each half-size weight on its 2x2 pixels: the mask is already soft over ~8 pixels, and
         # NEAREST takes 0.03 ms where BILINEAR took 0.19 (flicker and moving area unchanged)
         whole = mask.resize(painted.size, Image.Resampling.NEAREST)
-        self._shown = Image.composite(painted, self._shown, whole)
+        self._shown.paste(painted, None, whole)
         return self._shown
 
     def _spread(self, weight: Image.Image) -> Image.Image:
         """`weight` (at half size) grown by about 2 x `grow` pixels with soft edges (outwards).
 
         Done on cells of `grow` pixels: averaged over each cell (times `grow`, so a cell a
-        quarter changed counts in full), widened by a 3x3 max filter, scaled back up smoothly;
+        quarter changed counts in full), widened by a 3x3 maximum, scaled back up smoothly;
         then never below the block's own weight. (`reduce` averages whole cells, 5x faster than
         a box resize to the same size.)
         """
         small = weight.reduce(self.grow // 2)
-        small = small.point(self._boost)
-        small = small.filter(ImageFilter.MaxFilter(3))
+        small = dilated(small.point(self._boost))
         grown = small.resize(weight.size, Image.Resampling.BILINEAR)
         return ImageChops.lighter(weight, grown).point(self._floor)
+
+
+def dilated(image: Image.Image) -> Image.Image:
+    """Each pixel of an "L" image the maximum of its 3x3 neighbourhood (within the image).
+
+    The pixels of Pillow's `filter(MaxFilter(3))` (a test checks), in two passes of numpy's
+    maximum: 0.016 ms for the steadier's 120x68 cells, where Pillow's rank filter, which
+    sorts every neighbourhood, took 0.1-0.34 ms.
+    """
+    pixels = np.asarray(image)
+    rows = pixels.copy()
+    rows[1:] = np.maximum(rows[1:], pixels[:-1])
+    rows[:-1] = np.maximum(rows[:-1], pixels[1:])
+    both = rows.copy()
+    both[:, 1:] = np.maximum(both[:, 1:], rows[:, :-1])
+    both[:, :-1] = np.maximum(both[:, :-1], rows[:, 1:])
+    return Image.fromarray(both)

@@ -4,6 +4,7 @@ import numpy as np
 from PIL import Image
 
 from bot.imaging.animation import Steadier, flicker
+from bot.imaging.animation.stability import dilated
 from tests.imaging.animation.clips import moving_frames, still_mask
 
 
@@ -57,3 +58,15 @@ def test_scattered_dither_noise_in_a_gif_input_is_not_repainted():
     mask = still_mask(8)
     assert flicker(noisy, mask) > 0.2
     assert flicker(shown, mask) < 0.02  # the painting of the still area is kept
+
+
+def test_dilation_gives_the_pixels_of_pillows_max_filter():
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(4)
+    for shape in ((68, 120), (1, 1), (2, 5), (17, 3)):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        pixels[pixels < 200] = 0  # sparse, as changes are
+        image = Image.fromarray(pixels)
+        expected = np.asarray(image.filter(ImageFilter.MaxFilter(3)))
+        assert np.array_equal(np.asarray(dilated(image)), expected)
