@@ -104,8 +104,9 @@ def paint_animation(
     paint: Callable[[Image.Image], Image.Image] | None = None
     expected = animation.expected_frames()
     frames = animation.frames()
-    writer: ClipWriter | None = None if encode_as is None else clip_writer(encode_as,
-                                                                           animation.loop)
+    # a GIF's palette comes from the first half of the clip (see gif_writer.palette_of)
+    writer: ClipWriter | None = None if encode_as is None else clip_writer(
+        encode_as, animation.loop, palette_frames=max(1, expected // 2))
 
     def decode() -> Frame | None:
         return next(frames, None)

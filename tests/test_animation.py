@@ -10,7 +10,8 @@ from bot.animation import paint_animation
 from bot.engine import WeightedStyle
 from bot.errors import ImageError
 from bot.imaging import ImageLimits, keep_colours
-from bot.imaging.animation import AnimationLimits, encode_animation, flicker, open_animation
+from bot.imaging.animation import AnimationLimits, flicker, open_animation
+from bot.imaging.animation.encode import clip_writer
 from bot.stylization import StylizeOptions, stylize
 from tests.engine.stats import distance, mean_abs_diff
 from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
@@ -243,7 +244,11 @@ def test_encoding_while_painting_gives_the_file_of_encoding_after(lite_engine, s
     style = [styles["starry-night"]]
     streamed = paint_animation(lite_engine, opened(data), style, OPTIONS, encode_as=fmt)
     assert set(streamed.encoded) == {fmt}
-    afterwards = encode_animation(streamed.clip, fmt)
+    # a GIF's palette comes from the first half of the clip while painting, from all of it after
+    writer = clip_writer(fmt, streamed.clip.loop, palette_frames=4)
+    for pixels, duration in zip(streamed.clip.frames, streamed.clip.durations, strict=True):
+        writer.add(pixels, duration)
+    afterwards = writer.finish()
     if fmt == "MP4":  # the same pictures and timing (libx264 threads may place bits apart)
         got, want = (list(opened(d).frames()) for d in (streamed.encode(fmt), afterwards))
         assert [f.duration for f in got] == [f.duration for f in want] == [100.0] * 8
@@ -251,6 +256,19 @@ def test_encoding_while_painting_gives_the_file_of_encoding_after(lite_engine, s
             assert np.abs(mine.pixels.astype(int) - reference.pixels.astype(int)).mean() < 1
     else:
         assert streamed.encode(fmt) == afterwards
+
+
+def test_a_gif_fading_in_from_black_keeps_its_colours(lite_engine, styles):
+    frames = [(f.astype(float) * min(1.0, index / 4)).astype(np.uint8)
+              for index, f in enumerate(moving_frames(12, (128, 96), step=6))]
+    data = video(frames, "mp4", fps=10)
+    result = paint_animation(lite_engine, opened(data), [styles["starry-night"]], OPTIONS,
+                             encode_as="GIF")
+    decoded = list(opened(result.encode("GIF")).frames())
+    assert len(decoded) == 12
+    for got, painted in zip(decoded[4:], result.clip.frames[4:], strict=True):
+        error = np.mean((got.pixels.astype(float) - painted) ** 2)
+        assert 10 * np.log10(255**2 / error) > 27  # dB: the palette knows the lit colours
 
 
 def test_fitting_uses_the_gif_written_while_painting(lite_engine, styles):

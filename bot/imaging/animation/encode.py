@@ -43,11 +43,14 @@ def format_for_suffix(suffix: str) -> str | None:
     return ANIMATION_SUFFIXES.get(suffix.lower())
 
 
-def clip_writer(fmt: str, loop: int | None, *, crf: int = MP4_CRF) -> ClipWriter:
-    """A writer for "GIF", "MP4" or "WEBP", keeping every frame's duration and the loop."""
+def clip_writer(
+    fmt: str, loop: int | None, *, crf: int = MP4_CRF, palette_frames: int = 1
+) -> ClipWriter:
+    """A writer for "GIF", "MP4" or "WEBP", keeping every frame's duration and the loop; a
+    GIF's palette is made from its first `palette_frames` frames."""
     fmt = fmt.upper()
     if fmt == "GIF":
-        return GifWriter(loop)
+        return GifWriter(loop, palette_frames)
     if fmt == "WEBP":
         return WebpWriter(loop)
     if fmt == "MP4":
@@ -59,7 +62,7 @@ def encode_animation(clip: PaintedClip, fmt: str, *, crf: int = MP4_CRF) -> byte
     """Encode `clip` as "GIF", "MP4" or "WEBP", keeping every frame's duration and the loop."""
     if not clip.frames:
         raise ValueError("a clip needs at least one frame")
-    writer = clip_writer(fmt, clip.loop, crf=crf)
+    writer = clip_writer(fmt, clip.loop, crf=crf, palette_frames=len(clip))
     try:
         for pixels, duration in zip(clip.frames, clip.durations, strict=True):
             writer.add(pixels, duration)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import GifImagePlugin, Image, ImageChops
@@ -13,8 +14,10 @@ from bot.imaging.animation.clip import RoundedTimeline
 #: Colours of the palette; index 255 is left for "unchanged since the frame before".
 _COLOURS = 255
 _UNCHANGED = 255
-#: Pixels of the first frame sampled for the palette.
-_PALETTE_SAMPLE = 1 << 12
+#: Colours every palette has besides the clip's own: the corners of the RGB cube.
+_CORNERS = [level for r in (0, 255) for g in (0, 255) for b in (0, 255) for level in (r, g, b)]
+#: Pixels sampled for the palette, from all the frames it is made from.
+_PALETTE_SAMPLE = 1 << 14
 #: Ordered-dither strength (in 0-255 levels, peak to peak). Ordered dithering maps a pixel to
 #: the same colour in every frame where it is unchanged, so still areas do not crawl as they
 #: do with error diffusion; 16 levels hides the banding of a 256-colour palette.
@@ -61,24 +64,36 @@ def shifted_pattern_image(size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.repeat(offsets, 3, axis=2).astype(np.uint8))
 
 
-def palette_of(pixels: np.ndarray) -> Image.Image:
-    """255 colours for the whole clip, by median cut over pixels sampled from the first frame.
+def palette_of(frames: Sequence[np.ndarray]) -> Image.Image:
+    """255 colours for the whole clip: median cut over pixels sampled from `frames`, plus the
+    8 corners of the colour cube (black, white, the primaries and secondaries), so that a
+    colour none of them shows still has a near end to dither from.
 
-    The paintings of one clip share one style vector, hence one set of colours: on the
-    benchmark's clips a palette from the first frame maps every frame as well as one from
-    pixels sampled from all frames (PSNR 30.5-30.6 dB against 30.5, also across a cut to
-    another photo), and it lets every frame be written as soon as it is painted. Median cut
-    over every pixel of a 480x270 painted frame takes ~80 ms; over 16 384 sampled ones 21 ms,
-    over 4096 7 ms, for the same PSNR (30.5 dB, also across the cut).
+    The clip's frames are painted with one style vector, hence share one set of colours:
+    `paint_animation` takes the first half of the clip, which maps the frames as well as all
+    of them do (benchmark's clip, 72 frames: PSNR 30.54 dB against 30.18 from all frames; with
+    a cut to another photo halfway 30.53 against 30.37), and lets every frame after it be
+    written as soon as it is painted. The first frame alone did as well on those, but a clip
+    fading in from black over its first second was then mapped to its dark colours (16.5 dB,
+    against 30.4 from the first half). Median cut over 16 384 pixels sampled from 36 frames
+    takes 5 ms (4096 gave 29.5 dB).
     """
-    flat = pixels.reshape(-1, 3)
-    step = max(1, flat.shape[0] // _PALETTE_SAMPLE) | 1  # odd: not the same columns every row
-    sample = flat[::step]
+    per_frame = max(1, _PALETTE_SAMPLE // len(frames))
+    samples = []
+    for pixels in frames:
+        flat = pixels.reshape(-1, 3)
+        step = max(1, flat.shape[0] // per_frame) | 1  # odd: not the same columns every row
+        samples.append(flat[::step])
+    sample = np.concatenate(samples)
     width = 128
     rows = -(-sample.shape[0] // width)
     padded = np.resize(sample, (rows * width, 3))  # repeats a few sampled pixels to fill
     image = Image.fromarray(padded.reshape(rows, width, 3))
-    return image.quantize(_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    adaptive = image.quantize(_COLOURS - len(_CORNERS) // 3, method=Image.Quantize.MEDIANCUT,
+                              dither=Image.Dither.NONE)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette((adaptive.getpalette() or []) + _CORNERS)
+    return palette
 
 
 def _header(size: tuple[int, int], palette: bytes, loop: int | None) -> bytes:
@@ -94,7 +109,9 @@ def _header(size: tuple[int, int], palette: bytes, loop: int | None) -> bytes:
 class GifWriter:
     """Frames in, GIF bytes out: each frame is mapped and compressed as it is added.
 
-    Every frame is mapped to one palette (the first frame's) with ordered dithering, so a pixel
+    Every frame is mapped to one palette (from the first `palette_frames` frames, which wait
+    until it is made; `finish` makes it from fewer if the clip is shorter) with ordered
+    dithering, so a pixel
     that did not change maps to the same colour in every frame; pixels equal to the frame
     before are written as the transparent index (kept from the frame before), and only the box
     around what changed is written, so a steadied clip's still areas cost almost nothing to
@@ -102,9 +119,11 @@ class GifWriter:
     hundredths on the running total, so the clip keeps its length.
     """
 
-    def __init__(self, loop: int | None) -> None:
+    def __init__(self, loop: int | None, palette_frames: int = 1) -> None:
         self._out = io.BytesIO()
         self._loop = loop
+        self._palette_frames = max(1, palette_frames)
+        self._waiting: list[tuple[np.ndarray, float]] = []  # frames before the palette
         self._palette: Image.Image | None = None
         self._pattern: Image.Image | None = None
         self._previous: Image.Image | None = None  # the last frame's palette indices
@@ -112,13 +131,28 @@ class GifWriter:
         self._timeline = RoundedTimeline(10.0, GIF_MIN_CENTISECONDS)
 
     def add(self, pixels: np.ndarray, duration: float) -> None:
-        """Map and compress one HxWx3 uint8 frame shown for `duration` milliseconds."""
+        """Map and compress one HxWx3 uint8 frame shown for `duration` milliseconds (the
+        array is kept, not copied, until the palette is made: it must not change)."""
+        if self._palette is not None:
+            self._write(pixels, duration)
+            return
+        self._waiting.append((pixels, duration))
+        if len(self._waiting) >= self._palette_frames:
+            self._start()
+
+    def _start(self) -> None:
+        """Make the palette from the waiting frames, write the header, then those frames."""
+        waiting, self._waiting = self._waiting, []
+        self._palette = palette_of([pixels for pixels, _ in waiting])
+        height, width = waiting[0][0].shape[:2]
+        self._pattern = shifted_pattern_image((width, height))
+        colours = self._palette.getpalette() or []
+        self._out.write(_header((width, height), bytes(colours), self._loop))
+        for pixels, duration in waiting:
+            self._write(pixels, duration)
+
+    def _write(self, pixels: np.ndarray, duration: float) -> None:
         frame = Image.fromarray(pixels)
-        if self._palette is None:
-            self._palette = palette_of(pixels)
-            self._pattern = shifted_pattern_image(frame.size)
-            colours = self._palette.getpalette() or []
-            self._out.write(_header(frame.size, bytes(colours), self._loop))
         assert self._pattern is not None
         indices = dithered(frame, self._pattern).quantize(
             palette=self._palette, dither=Image.Dither.NONE)
@@ -152,6 +186,8 @@ class GifWriter:
 
     def finish(self) -> bytes:
         """The whole GIF (the last frame written, then the trailer)."""
+        if self._palette is None and self._waiting:
+            self._start()
         if self._palette is None:
             raise ValueError("a clip needs at least one frame")
         self._flush()
@@ -159,5 +195,5 @@ class GifWriter:
         return self._out.getvalue()
 
     def close(self) -> None:
-        """Drop what was written (nothing to release)."""
-        self._out = io.BytesIO()
+        """Drop what was written and the frames waiting for the palette."""
+        self._out, self._waiting = io.BytesIO(), []

@@ -119,7 +119,7 @@ def test_the_integer_dither_gives_the_bytes_of_the_float_one():
 
 def test_the_palette_leaves_the_unchanged_index_free():
     frames = moving_frames(2, (96, 64))
-    palette = palette_of(frames[0])
+    palette = palette_of(frames[:1])
     rng = np.random.default_rng(5)
     noise = Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
     for picture in (Image.fromarray(frames[1]), noise, Image.new("RGB", (8, 8))):
@@ -144,7 +144,7 @@ def test_a_gif_writes_only_what_changed_and_merges_repeated_frames():
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "MP4"])
 def test_a_writer_fed_frame_by_frame_gives_the_bytes_of_encoding_the_clip(fmt):
     source = clip(6, durations=[40.0, 60.0, 100.0, 40.0, 60.0, 100.0])
-    writer = clip_writer(fmt, source.loop)
+    writer = clip_writer(fmt, source.loop, palette_frames=len(source))
     for pixels, duration in zip(source.frames, source.durations, strict=True):
         writer.add(pixels, duration)
     streamed = writer.finish()
@@ -201,3 +201,22 @@ def test_webp_frame_by_frame_gives_the_bytes_of_pillows_own_save():
                    duration=[40, 60, 100, 40, 60], loop=2, quality=WEBP_QUALITY,
                    method=WEBP_METHOD, kmax=0)
     assert encode_animation(source, "WEBP") == buffer.getvalue()
+
+
+def test_webp_without_pillows_encoder_object_falls_back_to_its_save(monkeypatch):
+    import bot.imaging.animation.video_writers as writers
+
+    source = clip(5, durations=[40.0, 60.0, 100.0, 40.0, 60.0], loop=0)
+    streamed = encode_animation(source, "WEBP")
+    monkeypatch.setattr(writers, "_anim_encoder", lambda size, loop: None)
+    assert encode_animation(source, "WEBP") == streamed
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (2, 300)])
+def test_tiny_and_thin_clips_round_trip_as_gif(size):
+    frames = [np.full((size[1], size[0], 3), level, np.uint8) for level in (0, 90, 250)]
+    _, decoded = reopen(encode_animation(PaintedClip(frames, [40.0] * 3, 0), "GIF"))
+    assert len(decoded) == 3
+    for got, want in zip(decoded, frames, strict=True):
+        assert got.pixels.shape == want.shape
+        assert np.abs(got.pixels.astype(int) - want.astype(int)).max() <= 12
