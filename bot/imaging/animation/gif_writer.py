@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,8 @@ _COLOURS = 255
 _UNCHANGED = 255
 #: Colours every palette has besides the clip's own: the corners of the RGB cube.
 _CORNERS = [level for r in (0, 255) for g in (0, 255) for b in (0, 255) for level in (r, g, b)]
+#: Frames written for each frame added once the palette is made: the new one and one waiting.
+_CATCH_UP = 2
 #: Pixels sampled for the palette, from all the frames it is made from.
 _PALETTE_SAMPLE = 1 << 14
 #: Ordered-dither strength (in 0-255 levels, peak to peak). Ordered dithering maps a pixel to
@@ -109,10 +112,11 @@ def _header(size: tuple[int, int], palette: bytes, loop: int | None) -> bytes:
 class GifWriter:
     """Frames in, GIF bytes out: each frame is mapped and compressed as it is added.
 
-    Every frame is mapped to one palette (from the first `palette_frames` frames, which wait
-    until it is made; `finish` makes it from fewer if the clip is shorter) with ordered
-    dithering, so a pixel
-    that did not change maps to the same colour in every frame; pixels equal to the frame
+    Every frame is mapped to one palette, made from the first `palette_frames` frames (`finish`
+    makes it from fewer if the clip is shorter). Frames wait until then; afterwards each added
+    frame is written with one waiting frame, so the backlog is gone by the end without a burst
+    of work at any one frame. Ordered dithering maps a pixel that did not change to the same
+    colour in every frame; pixels equal to the frame
     before are written as the transparent index (kept from the frame before), and only the box
     around what changed is written, so a steadied clip's still areas cost almost nothing to
     compress. A frame identical to the one before lengthens it instead. Delays are rounded to
@@ -123,7 +127,7 @@ class GifWriter:
         self._out = io.BytesIO()
         self._loop = loop
         self._palette_frames = max(1, palette_frames)
-        self._waiting: list[tuple[np.ndarray, float]] = []  # frames before the palette
+        self._waiting: deque[tuple[np.ndarray, float]] = deque()  # frames not written yet
         self._palette: Image.Image | None = None
         self._pattern: Image.Image | None = None
         self._previous: Image.Image | None = None  # the last frame's palette indices
@@ -133,23 +137,21 @@ class GifWriter:
     def add(self, pixels: np.ndarray, duration: float) -> None:
         """Map and compress one HxWx3 uint8 frame shown for `duration` milliseconds (the
         array is kept, not copied, until the palette is made: it must not change)."""
-        if self._palette is not None:
-            self._write(pixels, duration)
-            return
         self._waiting.append((pixels, duration))
-        if len(self._waiting) >= self._palette_frames:
-            self._start()
+        if self._palette is None:
+            if len(self._waiting) >= self._palette_frames:
+                self._start()
+            return
+        for _ in range(min(_CATCH_UP, len(self._waiting))):
+            self._write(*self._waiting.popleft())
 
     def _start(self) -> None:
-        """Make the palette from the waiting frames, write the header, then those frames."""
-        waiting, self._waiting = self._waiting, []
-        self._palette = palette_of([pixels for pixels, _ in waiting])
-        height, width = waiting[0][0].shape[:2]
+        """Make the palette from the waiting frames and write the header."""
+        self._palette = palette_of([pixels for pixels, _ in self._waiting])
+        height, width = self._waiting[0][0].shape[:2]
         self._pattern = shifted_pattern_image((width, height))
         colours = self._palette.getpalette() or []
         self._out.write(_header((width, height), bytes(colours), self._loop))
-        for pixels, duration in waiting:
-            self._write(pixels, duration)
 
     def _write(self, pixels: np.ndarray, duration: float) -> None:
         frame = Image.fromarray(pixels)
@@ -190,10 +192,12 @@ class GifWriter:
             self._start()
         if self._palette is None:
             raise ValueError("a clip needs at least one frame")
+        while self._waiting:
+            self._write(*self._waiting.popleft())
         self._flush()
         self._out.write(b";")
         return self._out.getvalue()
 
     def close(self) -> None:
         """Drop what was written and the frames waiting for the palette."""
-        self._out, self._waiting = io.BytesIO(), []
+        self._out, self._waiting = io.BytesIO(), deque()
