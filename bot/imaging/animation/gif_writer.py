@@ -1,4 +1,4 @@
-"""A GIF written frame by frame: one palette from the first frame, ordered dither, deltas."""
+"""A GIF written frame by frame: one palette from the first frames, ordered dither, deltas."""
 
 from __future__ import annotations
 
