@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.common import STYLE, interleaved, load, model, paired_ratio, style_path
+import benchmarks.common
+from benchmarks.common import QUIET, STYLE, interleaved, load, model, paired_ratio, style_path
 from bot.animation import paint_animation
 from bot.engine.lite import LiteEngine
 from bot.imaging import ImageLimits
@@ -119,7 +120,7 @@ def speed(engine: LiteEngine, reps: int) -> None:
             timed = TimedEngine(engine)
             start, start_cpu = time.perf_counter(), _cpu_seconds()
             result = paint_animation(timed, animation_of(inputs[source]), styles, OPTIONS,
-                                     steady=steady, overlap=overlap)
+                                     steady=steady, overlap=overlap, encode_as=out)
             sizes[name] = len(result.encode(out))
             wall = time.perf_counter() - start
             shares.setdefault(name, []).append(wall / timed.seconds - 1)
@@ -137,7 +138,11 @@ def speed(engine: LiteEngine, reps: int) -> None:
             cases[name] = all_in(name, source, out, steady, overlap)
     runs = interleaved(cases, reps)
     base = runs[ALONE]
-    print(f"speed: 480x270, 72 frames, {STYLE}, {reps} interleaved rounds ({load()})")
+    quiet = sum(len(r.quiet()) for r in runs.values())
+    total = sum(len(r.seconds) for r in runs.values())
+    print(f"speed: 480x270, 72 frames, {STYLE}, {reps} interleaved rounds ({load()}; "
+          f"{quiet} of {total} runs quiet: other processes used <= {QUIET} cores, mean "
+          f"{statistics.mean(o for r in runs.values() for o in r.others):.2f})")
     print("  wall = all-in / engine alone - 1, median over rounds of back-to-back runs; "
           "cpu = the same for the process's CPU-seconds;\n  in-run = wall time outside the "
           "engine's calls / time in them, within one run (with the helper thread the engine's "
@@ -230,7 +235,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one run per case")
     parser.add_argument("--reps", type=int, default=3, help="interleaved rounds (speed)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--patience", type=float, default=0.0,
+                        help="seconds each speed run may first wait for a quiet machine")
     args = parser.parse_args()
+    benchmarks.common.patience = args.patience
     print(cpu_line())
     with tempfile.TemporaryDirectory(prefix="stylebot-bench-") as folder:
         cache = Path(folder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -20,6 +20,7 @@ from bot.imaging.animation import (
     encode_animation,
     encode_to_fit,
 )
+from bot.imaging.animation.encode import ClipWriter, clip_writer
 from bot.stylization import StylizeOptions, frame_painter
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class AnimationResult:
     kind: str  # what came in: "GIF", "APNG", "WebP", "MP4", "MOV", "WebM", "Matroska"
     total: int | None  # frames in the source, when known
     note: str  # what was left out or changed ("" if nothing), e.g. "painted the first 120 ..."
+    encoded: dict[str, bytes] = field(default_factory=dict)  # written while painted, by format
 
     @property
     def frames(self) -> int:
@@ -49,12 +51,14 @@ class AnimationResult:
         return self.clip.size
 
     def encode(self, fmt: str) -> bytes:
-        """The animation as "GIF", "MP4" or "WEBP" bytes."""
-        return encode_animation(self.clip, fmt)
+        """The animation as "GIF", "MP4" or "WEBP" bytes (already written if painted with
+        `encode_as` = fmt)."""
+        ready = self.encoded.get(fmt.upper())
+        return ready if ready is not None else encode_animation(self.clip, fmt)
 
     def encode_to_fit(self, max_bytes: int) -> FittedAnimation:
         """GIF if it fits in `max_bytes`, else MP4, else a smaller MP4: never refused for size."""
-        return encode_to_fit(self.clip, max_bytes)
+        return encode_to_fit(self.clip, max_bytes, encoded=self.encoded)
 
 
 class InPlace:
@@ -81,6 +85,7 @@ def paint_animation(
     progress: Progress | None = None,
     steady: bool = True,
     overlap: bool = True,
+    encode_as: str | None = None,
 ) -> AnimationResult:
     """Paint every frame `animation` gives (already trimmed, paced and capped in size).
 
@@ -89,6 +94,8 @@ def paint_animation(
     (see Steadier). While the engine paints a frame, one helper thread steadies the frame
     before and decodes the next one (decoding and steadying are C code that lets go of the
     GIL), so at most two frames are decoded ahead; the painted ones are kept for encoding.
+    With `encode_as` ("GIF", "MP4" or "WEBP") the helper also encodes each frame once it is
+    steadied, so little is left to do after the last one (`result.encode(encode_as)`).
     `overlap=False` does all of it in turn on the calling thread (for the benchmark).
     Raises ImageError (one sentence) if the input turns out damaged part-way.
     """
@@ -97,28 +104,30 @@ def paint_animation(
     paint: Callable[[Image.Image], Image.Image] | None = None
     expected = animation.expected_frames()
     frames = animation.frames()
+    # a GIF's palette comes from the first half of the clip (see gif_writer.palette_of)
+    writer: ClipWriter | None = None if encode_as is None else clip_writer(
+        encode_as, animation.loop, palette_frames=max(1, expected // 2))
 
-    def decode() -> tuple[Frame, Image.Image] | None:
-        frame = next(frames, None)
-        return None if frame is None else (frame, Image.fromarray(frame.pixels))
+    def decode() -> Frame | None:
+        return next(frames, None)
 
-    def keep(frame: Frame, painted: np.ndarray) -> None:
-        if steadier is not None:
-            painted = steadier(frame.pixels, painted)
-        clip.append(painted, frame.duration)
+    def keep(frame: Frame, painted: Image.Image) -> None:
+        shown = painted if steadier is None else steadier(frame.picture, painted)
+        pixels = np.asarray(shown, dtype=np.uint8)  # read-only: nothing writes into frames
+        clip.append(pixels, frame.duration)
+        if writer is not None:
+            writer.add(pixels, frame.duration)
 
     helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
     kept: list[Future[None]] = []
     try:
         upcoming = helper.submit(decode)
         painted_count = 0
-        while (decoded := upcoming.result()) is not None:
-            frame, image = decoded
+        while (frame := upcoming.result()) is not None:
             upcoming = helper.submit(decode)  # the next frame, while this one is painted
             if paint is None:
-                paint = frame_painter(engine, styles, options, image)
-            painted = np.asarray(paint(image), dtype=np.uint8)
-            kept.append(helper.submit(keep, frame, painted))
+                paint = frame_painter(engine, styles, options, frame.picture)
+            kept.append(helper.submit(keep, frame, paint(frame.picture)))
             if len(kept) > 1:
                 kept.pop(0).result()  # raises what steadying the frame before raised
             painted_count += 1
@@ -127,10 +136,15 @@ def paint_animation(
                 progress(painted_count, expected)
         for pending in kept:
             pending.result()
+        encoded = {} if writer is None or encode_as is None else {
+            encode_as.upper(): writer.finish()}
     finally:
         # the helper alone ever runs the frames' generator: it closes it too (closing the file)
         helper.submit(frames.close).result()
         helper.shutdown()
+        if writer is not None:
+            writer.close()
     if progress is not None and expected != len(clip):
         progress(len(clip), len(clip))
-    return AnimationResult(clip, animation.kind, animation.total_frames, animation.note())
+    return AnimationResult(clip, animation.kind, animation.total_frames, animation.note(),
+                           encoded)

@@ -11,6 +11,7 @@ from bot.engine import WeightedStyle
 from bot.errors import ImageError
 from bot.imaging import ImageLimits, keep_colours
 from bot.imaging.animation import AnimationLimits, flicker, open_animation
+from bot.imaging.animation.encode import clip_writer
 from bot.stylization import StylizeOptions, stylize
 from tests.engine.stats import distance, mean_abs_diff
 from tests.imaging.animation.clips import moving_frames, pillow_animation, still_mask, video
@@ -235,3 +236,56 @@ def test_a_damaged_frame_part_way_is_one_sentence_with_the_helper_thread(lite_en
     animation = opened(cut)
     with pytest.raises(ImageError, match=r"^The photo is damaged or incomplete\.$"):
         paint_animation(lite_engine, animation, [styles["starry-night"]], OPTIONS)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "MP4"])
+def test_encoding_while_painting_gives_the_file_of_encoding_after(lite_engine, styles, fmt):
+    data = video(moving_frames(8, (128, 96), step=6), "mp4", fps=10)
+    style = [styles["starry-night"]]
+    streamed = paint_animation(lite_engine, opened(data), style, OPTIONS, encode_as=fmt)
+    assert set(streamed.encoded) == {fmt}
+    # a GIF's palette comes from the first half of the clip while painting, from all of it after
+    writer = clip_writer(fmt, streamed.clip.loop, palette_frames=4)
+    for pixels, duration in zip(streamed.clip.frames, streamed.clip.durations, strict=True):
+        writer.add(pixels, duration)
+    afterwards = writer.finish()
+    if fmt == "MP4":  # the same pictures and timing (libx264 threads may place bits apart)
+        got, want = (list(opened(d).frames()) for d in (streamed.encode(fmt), afterwards))
+        assert [f.duration for f in got] == [f.duration for f in want] == [100.0] * 8
+        for mine, reference in zip(got, want, strict=True):
+            assert np.abs(mine.pixels.astype(int) - reference.pixels.astype(int)).mean() < 1
+    else:
+        assert streamed.encode(fmt) == afterwards
+
+
+def test_a_gif_fading_in_from_black_keeps_its_colours(lite_engine, styles):
+    frames = [(f.astype(float) * min(1.0, index / 4)).astype(np.uint8)
+              for index, f in enumerate(moving_frames(12, (128, 96), step=6))]
+    data = video(frames, "mp4", fps=10)
+    result = paint_animation(lite_engine, opened(data), [styles["starry-night"]], OPTIONS,
+                             encode_as="GIF")
+    decoded = list(opened(result.encode("GIF")).frames())
+    assert len(decoded) == 12
+    for got, painted in zip(decoded[4:], result.clip.frames[4:], strict=True):
+        error = np.mean((got.pixels.astype(float) - painted) ** 2)
+        assert 10 * np.log10(255**2 / error) > 27  # dB: the palette knows the lit colours
+
+
+def test_fitting_uses_the_gif_written_while_painting(lite_engine, styles):
+    result = paint_animation(lite_engine, opened(gif(6)), [styles["starry-night"]], OPTIONS,
+                             encode_as="GIF")
+    fitted = result.encode_to_fit(len(result.encoded["GIF"]))
+    assert fitted.fmt == "GIF" and fitted.data is result.encoded["GIF"]
+    smaller = result.encode_to_fit(len(result.encoded["GIF"]) - 1)
+    assert smaller.fmt == "MP4"
+
+
+def test_a_failure_part_way_leaves_no_half_written_mp4(lite_engine, styles, tmp_path,
+                                                       monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(RuntimeError, match="the engine failed"):
+        paint_animation(FailingEngine(lite_engine), opened(gif(10)), [styles["starry-night"]],
+                        OPTIONS, encode_as="MP4")
+    assert not list(tmp_path.iterdir())

@@ -87,7 +87,7 @@ def run_animation(
     try:
         with _progress_bar(job.animation.expected_frames()) as progress:
             result = paint_animation(engine, job.animation, styles, job.options,
-                                     progress=progress)
+                                     progress=progress, encode_as=job.fmt)
         if verbose:
             print(engine.describe(), file=sys.stderr)
     finally:
@@ -130,6 +130,6 @@ def still_content(data: bytes, limits: ImageLimits) -> Image.Image:
         return decode_image(data, limits, what="photo")
     frames = video.frames()
     try:
-        return Image.fromarray(next(frames).pixels)
+        return next(frames).picture
     finally:
         frames.close()

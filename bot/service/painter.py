@@ -218,9 +218,13 @@ class Painter:
     ) -> PaintOutcome:
         """Every frame painted (trimmed to the limits), encoded as asked or to fit max_bytes."""
         order = prepared.order
+        fmt = order.animation_format(DEFAULT_FORMAT_OF_KIND.get(animation.kind, "MP4"))
+        # encoded while painted: the format asked for, or GIF, which fitting tries first
+        encode_as = "GIF" if order.max_bytes is not None else fmt
         try:
             result = paint_animation(
-                self._engine, animation, prepared.styles, order.options, progress=progress
+                self._engine, animation, prepared.styles, order.options, progress=progress,
+                encode_as=encode_as,
             )
         finally:
             animation.close()
@@ -228,7 +232,6 @@ class Painter:
             fitted = result.encode_to_fit(order.max_bytes)
             data, fmt, (width, height) = fitted.data, fitted.fmt, fitted.size
         else:
-            fmt = order.animation_format(DEFAULT_FORMAT_OF_KIND.get(result.kind, "MP4"))
             data, (width, height) = result.encode(fmt), result.size
         return PaintOutcome(
             data=data,

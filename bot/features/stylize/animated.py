@@ -152,7 +152,7 @@ def paint_inputs(engine: Engine, options: StylizeOptions,
     start = time.perf_counter()
     try:
         result = paint_animation(engine, inputs.animation, inputs.styles, options,
-                                 progress=progress)
+                                 progress=progress, encode_as="GIF")  # tried first to fit
     finally:
         inputs.animation.close()
     return PaintedAnimation(result, time.perf_counter() - start)

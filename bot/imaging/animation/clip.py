@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+from PIL import Image
 
 #: A frame whose duration is 0 or 10 ms is shown for this long, as browsers do with GIFs.
 DEFAULT_FRAME_MS = 100.0
@@ -32,10 +35,18 @@ class AnimationLimits:
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame: HxWx3 uint8 RGB pixels and how long it is shown, in milliseconds."""
+    """One frame: an RGB image, as the decoder made it, and how long it is shown (ms).
 
-    pixels: np.ndarray
+    The engine and the steadier take the image itself; `pixels` (HxWx3 uint8, read-only) is
+    made only when asked for.
+    """
+
+    picture: Image.Image
     duration: float
+
+    @cached_property
+    def pixels(self) -> np.ndarray:
+        return np.asarray(self.picture, dtype=np.uint8)
 
 
 @dataclass
@@ -67,3 +78,26 @@ class PaintedClip:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+class RoundedTimeline:
+    """Frame durations in whole `unit`s (ms), rounded on the running total, so that a clip
+    of 24 fps written in hundredths of a second (4, 4, 5, 4, 4, 5, ...) keeps its length."""
+
+    def __init__(self, unit: float, least: int = 1) -> None:
+        self.unit, self.least = unit, least
+        self.total = 0.0  # milliseconds given so far
+        self.shown = 0  # units handed out so far
+
+    def next(self, duration: float) -> int:
+        """The next frame's duration, `duration` ms, in units (at least `least`)."""
+        self.total += duration
+        ticks = max(self.least, round(self.total / self.unit) - self.shown)
+        self.shown += ticks
+        return ticks
+
+
+def rounded_durations(durations: Sequence[float], unit: float, least: int = 1) -> list[int]:
+    """Durations in whole `unit`s, rounded on the running total so the clip's length is kept."""
+    timeline = RoundedTimeline(unit, least)
+    return [timeline.next(duration) for duration in durations]

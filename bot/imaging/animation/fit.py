@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ from PIL import Image
 
 from bot.errors import ImageError
 from bot.imaging.animation.clip import PaintedClip
-from bot.imaging.animation.encode import SUFFIX_OF, encode_animation
+from bot.imaging.animation.encode import MP4_CRF, SUFFIX_OF, encode_animation
 from bot.imaging.limits import describe_bytes
 
 #: After GIF and MP4 at full size: MP4 at a higher CRF, then at these scales of the long side.
@@ -30,15 +31,22 @@ class FittedAnimation:
         return SUFFIX_OF[self.fmt]
 
 
-def encode_to_fit(clip: PaintedClip, max_bytes: int, *, prefer: str = "GIF") -> FittedAnimation:
+def encode_to_fit(
+    clip: PaintedClip, max_bytes: int, *, prefer: str = "GIF",
+    encoded: Mapping[str, bytes] | None = None,
+) -> FittedAnimation:
     """The first encoding of `clip` under `max_bytes`: `prefer` (GIF), then MP4 (CRF 20, then
-    28), then MP4 with frames scaled down step by step, so a result is never refused for size."""
-    tried = [(prefer.upper(), clip, 20)]
+    28), then MP4 with frames scaled down step by step, so a result is never refused for size.
+    `encoded` holds full-size encodings already made (format -> bytes, MP4 at CRF 20)."""
+    ready = encoded or {}
+    tried = [(prefer.upper(), clip, MP4_CRF)]
     if prefer.upper() != "MP4":
-        tried.append(("MP4", clip, 20))
+        tried.append(("MP4", clip, MP4_CRF))
     tried.append(("MP4", clip, _SMALLER_CRF))
     for fmt, candidate, crf in tried:
-        data = encode_animation(candidate, fmt, crf=crf)
+        data = ready.get(fmt) if crf == MP4_CRF else None
+        if data is None:
+            data = encode_animation(candidate, fmt, crf=crf)
         if len(data) <= max_bytes:
             return FittedAnimation(data, fmt, candidate.size)
     width, height = clip.size

@@ -6,7 +6,6 @@ import io
 import warnings
 from collections.abc import Callable, Iterator
 
-import numpy as np
 from PIL import Image
 
 from bot.imaging.animation.clip import DEFAULT_FRAME_MS, NO_DURATION_MS
@@ -71,13 +70,14 @@ def pillow_frames(
         yield SourceFrame(duration, _loader(img, size))
 
 
-def _loader(img: Image.Image, size: tuple[int, int]) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
+def _loader(img: Image.Image, size: tuple[int, int]) -> Callable[[], Image.Image]:
+    def load() -> Image.Image:
         rgb = to_rgb(img)
         if rgb.size != size:
             rgb = fit_long_side(rgb, max(size))
             if rgb.size != size:  # rounding: make every frame exactly the clip's size
                 rgb = rgb.resize(size, Image.Resampling.LANCZOS)
-        return np.array(rgb, dtype=np.uint8)
+        rgb.load()
+        return rgb.copy() if rgb is img else rgb  # the file's image changes at the next seek
 
     return load

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
+from PIL import Image
 
 from bot.imaging.animation.clip import AnimationLimits, Frame
 
@@ -15,10 +15,11 @@ _EPSILON_MS = 1e-6
 
 @dataclass(frozen=True)
 class SourceFrame:
-    """A decoded frame not yet converted: its duration (ms) and how to get its pixels."""
+    """A decoded frame not yet converted: its duration (ms) and how to get it as RGB at the
+    clip's size (an image of its own, which later frames do not change)."""
 
     duration: float
-    load: Callable[[], np.ndarray]
+    load: Callable[[], Image.Image]
 
 
 @dataclass
@@ -49,7 +50,7 @@ def paced(
     """
     interval = 1000.0 / limits.max_fps
     max_ms = limits.max_seconds * 1000.0
-    pending: tuple[np.ndarray, float] | None = None
+    pending: tuple[Image.Image, float] | None = None
     next_slot = 0.0
     start = 0.0  # when the current source frame starts
     for source in frames:
@@ -72,7 +73,7 @@ def paced(
         yield _finish(pending, min(start, max_ms), pacing)
 
 
-def _finish(pending: tuple[np.ndarray, float], end: float, pacing: Pacing) -> Frame:
-    pixels, begin = pending
+def _finish(pending: tuple[Image.Image, float], end: float, pacing: Pacing) -> Frame:
+    picture, begin = pending
     pacing.kept_ms = end
-    return Frame(pixels, end - begin)
+    return Frame(picture, end - begin)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from PIL import Image
 
 from bot.errors import ImageError
 from bot.imaging.animation.sniff import VideoKind
@@ -129,14 +129,19 @@ def upright_size(width: int, height: int, rotation: int) -> tuple[int, int]:
     return (height, width) if rotation % 180 else (width, height)
 
 
-def _loader(frame: Any, size: tuple[int, int]) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
+#: Counter-clockwise quarter turns -> Pillow's transpose.
+_TURNS = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180,
+          3: Image.Transpose.ROTATE_270}
+
+
+def _loader(frame: Any, size: tuple[int, int]) -> Callable[[], Image.Image]:
+    def load() -> Image.Image:
         quarter_turns = round(rotation_of(frame) / 90) % 4
         width, height = size if quarter_turns % 2 == 0 else size[::-1]
         rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
-        pixels = rgb.to_ndarray()
+        picture = Image.fromarray(rgb.to_ndarray())  # 2x faster than PyAV's to_image()
         if quarter_turns:
-            pixels = np.rot90(pixels, k=quarter_turns)
-        return np.ascontiguousarray(pixels, dtype=np.uint8)
+            picture = picture.transpose(_TURNS[quarter_turns])
+        return picture
 
     return load

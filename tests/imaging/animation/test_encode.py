@@ -11,7 +11,15 @@ from PIL import Image
 
 from bot.imaging import ImageLimits
 from bot.imaging.animation import AnimationLimits, PaintedClip, encode_animation, open_animation
-from bot.imaging.animation.encode import frame_rate, rounded_durations
+from bot.imaging.animation.clip import rounded_durations
+from bot.imaging.animation.encode import clip_writer
+from bot.imaging.animation.gif_writer import (
+    _DITHER,
+    dither_pattern,
+    dithered,
+    palette_of,
+    shifted_pattern_image,
+)
 from tests.imaging.animation.clips import moving_frames
 
 
@@ -91,20 +99,12 @@ def test_rounding_keeps_the_total_time():
     assert rounded_durations([0.0, 0.0], 10.0, 2) == [2, 2]
 
 
-def test_frame_rate_is_found_only_when_durations_are_even():
-    assert frame_rate([1000 / 30] * 5) == 30
-    assert frame_rate([1001 / 30] * 5) == pytest.approx(30000 / 1001)
-    assert frame_rate([40, 100, 40]) is None
-
-
 def test_an_unknown_format_is_a_programming_error():
     with pytest.raises(ValueError):
         encode_animation(clip(2), "AVI")
 
 
 def test_the_integer_dither_gives_the_bytes_of_the_float_one():
-    from bot.imaging.animation.encode import _DITHER, dither_pattern
-
     rng = np.random.default_rng(3)
     pixels = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
     pixels[0, :] = 0
@@ -113,6 +113,58 @@ def test_the_integer_dither_gives_the_bytes_of_the_float_one():
     reference = np.clip(pixels.astype(np.float32) + fractional, 0, 255).astype(np.uint8)
     whole = np.clip(pixels + dither_pattern(37, 53), 0, 255).astype(np.uint8)
     assert np.array_equal(whole, reference)
+    by_pillow = dithered(Image.fromarray(pixels), shifted_pattern_image((53, 37)))
+    assert np.array_equal(np.asarray(by_pillow), reference)  # one C pass, the same bytes
+
+
+def test_the_palette_leaves_the_unchanged_index_free():
+    frames = moving_frames(2, (96, 64))
+    palette = palette_of(frames[:1])
+    rng = np.random.default_rng(5)
+    noise = Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    for picture in (Image.fromarray(frames[1]), noise, Image.new("RGB", (8, 8))):
+        indices = np.asarray(picture.quantize(palette=palette, dither=Image.Dither.NONE))
+        assert indices.max() < 255  # 255 means "as the frame before"
+
+
+def test_a_gif_writes_only_what_changed_and_merges_repeated_frames():
+    frames = moving_frames(6, (192, 128), step=4)
+    frames.insert(3, frames[2])  # shown twice in a row: one frame, 80 ms
+    data = encode_animation(PaintedClip(frames, [40.0] * 7, 0), "GIF")
+    _, decoded = reopen(data)
+    assert [round(f.duration) for f in decoded] == [40, 40, 80, 40, 40, 40]
+    whole = encode_animation(PaintedClip(frames[:1], [40.0], 0), "GIF")
+    # the square (32 px) moved 4 px: each later frame costs a fraction of the first
+    assert len(data) < 2 * len(whole)
+    for index, got in enumerate(decoded):
+        source = frames[index if index < 3 else index + 1].astype(int)
+        assert np.abs(got.pixels.astype(int) - source).mean() < 12
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "MP4"])
+def test_a_writer_fed_frame_by_frame_gives_the_bytes_of_encoding_the_clip(fmt):
+    source = clip(6, durations=[40.0, 60.0, 100.0, 40.0, 60.0, 100.0])
+    writer = clip_writer(fmt, source.loop, palette_frames=len(source))
+    for pixels, duration in zip(source.frames, source.durations, strict=True):
+        writer.add(pixels, duration)
+    streamed = writer.finish()
+    writer.close()
+    if fmt == "MP4":  # libx264's output is deterministic, but compare what it shows
+        _, frames = reopen(streamed)
+        assert len(frames) == 6
+    else:
+        assert streamed == encode_animation(source, fmt)
+
+
+def test_an_abandoned_mp4_writer_leaves_no_temporary_files(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    writer = clip_writer("MP4", 0)
+    writer.add(moving_frames(1)[0], 40.0)
+    assert list(tmp_path.iterdir())
+    writer.close()
+    assert not list(tmp_path.iterdir())
 
 
 def webp_frame_sizes(data: bytes) -> list[tuple[int, int]]:
@@ -136,3 +188,35 @@ def test_webp_frames_after_the_first_are_only_the_area_that_changed():
     assert len(sizes) == 12 and sizes[0] == (192, 128)
     # the square (32 px) moved 4 px: no frame is encoded whole again as a key frame
     assert all(width * height < 192 * 128 / 4 for width, height in sizes[1:])
+
+
+def test_webp_frame_by_frame_gives_the_bytes_of_pillows_own_save():
+    from bot.imaging.animation.video_writers import WEBP_METHOD, WEBP_QUALITY, _anim_encoder
+
+    assert _anim_encoder((8, 8), 0) is not None  # this Pillow's encoder object is used
+    source = clip(5, durations=[40.0, 60.0, 100.0, 40.0, 60.0], loop=2)
+    images = [Image.fromarray(pixels) for pixels in source.frames]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "WEBP", save_all=True, append_images=images[1:],
+                   duration=[40, 60, 100, 40, 60], loop=2, quality=WEBP_QUALITY,
+                   method=WEBP_METHOD, kmax=0)
+    assert encode_animation(source, "WEBP") == buffer.getvalue()
+
+
+def test_webp_without_pillows_encoder_object_falls_back_to_its_save(monkeypatch):
+    import bot.imaging.animation.video_writers as writers
+
+    source = clip(5, durations=[40.0, 60.0, 100.0, 40.0, 60.0], loop=0)
+    streamed = encode_animation(source, "WEBP")
+    monkeypatch.setattr(writers, "_anim_encoder", lambda size, loop: None)
+    assert encode_animation(source, "WEBP") == streamed
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (2, 300)])
+def test_tiny_and_thin_clips_round_trip_as_gif(size):
+    frames = [np.full((size[1], size[0], 3), level, np.uint8) for level in (0, 90, 250)]
+    _, decoded = reopen(encode_animation(PaintedClip(frames, [40.0] * 3, 0), "GIF"))
+    assert len(decoded) == 3
+    for got, want in zip(decoded, frames, strict=True):
+        assert got.pixels.shape == want.shape
+        assert np.abs(got.pixels.astype(int) - want.astype(int)).max() <= 12
