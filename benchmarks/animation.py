@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +80,13 @@ class TimedEngine:
         return self.engine.job_vector(styles, strength, content)
 
     def stylize_with_vector(
-        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0, *,
+        inferring: AbstractContextManager[object] | None = None,
     ) -> Image.Image:
         start = time.perf_counter()
         try:
-            return self.engine.stylize_with_vector(content, vector, strength)
+            return self.engine.stylize_with_vector(content, vector, strength,
+                                                   inferring=inferring)
         finally:
             self.seconds += time.perf_counter() - start
 

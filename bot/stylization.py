@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +56,22 @@ def frame_painter(
     styles: Sequence[WeightedStyle],
     options: StylizeOptions,
     first_frame: Image.Image,
+    *,
+    inferring: AbstractContextManager[object] | None = None,
 ) -> Callable[[Image.Image], Image.Image]:
     """Paint the frames of one animation (all of one size, already capped) as `stylize` would.
 
     An engine with style vectors computes the job's vector once (strength taken against the
     first frame's own vector), so every frame gets the same style and one compiled shape;
-    another engine (hub) is asked per frame. Colours are kept per frame if asked.
+    another engine (hub) is asked per frame. Colours are kept per frame if asked. `inferring`
+    is entered while the network runs (engines with style vectors only).
     """
     if isinstance(engine, VectorEngine):
         vector = engine.job_vector(styles, options.strength, first_frame)
 
         def painted(frame: Image.Image) -> Image.Image:
-            return engine.stylize_with_vector(frame, vector, options.strength)
+            return engine.stylize_with_vector(frame, vector, options.strength,
+                                              inferring=inferring)
     else:
 
         def painted(frame: Image.Image) -> Image.Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -91,7 +92,13 @@ class VectorEngine(Protocol):
         ...
 
     def stylize_with_vector(
-        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+        self,
+        content: Image.Image,
+        vector: np.ndarray,
+        strength: float = 1.0,
+        *,
+        inferring: AbstractContextManager[object] | None = None,
     ) -> Image.Image:
-        """Paint `content` with a precomputed vector (strength as `stylize` applies it)."""
+        """Paint `content` with a precomputed vector (strength as `stylize` applies it);
+        `inferring` is entered for exactly the network's run (see bot.animation)."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -147,16 +148,23 @@ class LiteEngine:
         return vector
 
     def stylize_with_vector(
-        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
+        self,
+        content: Image.Image,
+        vector: np.ndarray,
+        strength: float = 1.0,
+        *,
+        inferring: AbstractContextManager[object] | None = None,
     ) -> Image.Image:
         """Paint `content` with a precomputed vector; below strength 1 the result is also
-        blended with the photo in pixels (at 0, the photo itself). Output has content's size."""
+        blended with the photo in pixels (at 0, the photo itself). Output has content's size.
+        `inferring` is entered for exactly the network's run (not the conversions around it)."""
         strength = check_strength(strength)
         if strength == 0.0:
             return to_rgb(content)
         photo = to_float_array(content)
         pixels, (height, width) = pad_to_multiple(photo, self._bucket)
-        painted = self._transfer(np.ascontiguousarray(pixels), vector)[:height, :width]
+        painted = self._transfer(np.ascontiguousarray(pixels), vector, inferring)
+        painted = painted[:height, :width]
         if strength < 1.0:
             painted = strength * painted + (1.0 - strength) * photo
         return from_float_array(painted)

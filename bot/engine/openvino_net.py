@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -223,17 +225,23 @@ class TransferNetwork:
             self._compiled.move_to_end(key)
             return compiled
 
-    def __call__(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """Stylize a float32 HxWx3 content (H, W multiples of 4) with a 100-d style vector."""
+    def __call__(
+        self,
+        content: np.ndarray,
+        vector: np.ndarray,
+        inferring: AbstractContextManager[object] | None = None,
+    ) -> np.ndarray:
+        """Stylize a float32 HxWx3 content (H, W multiples of 4) with a 100-d style vector;
+        `inferring` is entered for the network's run alone (not the copies around it)."""
         height, width = content.shape[:2]
         compiled = self.compiled_for(height, width)
         request = compiled.create_infer_request()
-        request.infer(
-            {
-                CONTENT_INPUT: content[np.newaxis],
-                BOTTLENECK: vector.reshape(1, 1, 1, -1).astype(np.float32),
-            }
-        )
+        inputs = {
+            CONTENT_INPUT: content[np.newaxis],
+            BOTTLENECK: vector.reshape(1, 1, 1, -1).astype(np.float32),
+        }
+        with inferring or contextlib.nullcontext():
+            request.infer(inputs)
         return request.get_output_tensor(0).data[0].copy()
 
     def clear(self) -> None:
