@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.errors import StylebotError
-from bot.service.errors import ServiceBusy, error_body, status_for
+from bot.service.errors import UNEXPECTED, ServiceBusy, error_body, status_for
 from bot.service.order import PaintOutcome
 
 HEADER_PREFIX = "X-Stylebot-"
@@ -19,6 +21,20 @@ EXTENSIONS = {
 }
 STYLIZE_PATH = "/v1/stylize"  # the Painter application's route prefix
 API = "POST /v1/stylize, GET /v1/presets and GET /healthz"
+
+log = logging.getLogger(__name__)
+
+
+async def answered(answer: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
+    """`answer(request)`, with every failure a JSON sentence (a user's error with its status,
+    anything else 500 and logged), never a traceback."""
+    try:
+        return await answer(request)
+    except StylebotError as error:
+        return error_answer(error)
+    except Exception:
+        log.exception("unexpected failure answering %s", request.url.path)
+        return JSONResponse(error_body(UNEXPECTED), status_code=500)
 
 
 def painting_headers(outcome: PaintOutcome) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
@@ -14,14 +13,12 @@ from bot.config import Settings
 from bot.loaders import make_catalog
 from bot.service.answers import (
     STYLIZE_PATH,
-    error_answer,
+    answered,
     not_found,
     route_path,
     wrong_method,
 )
-from bot.service.errors import NOT_ANSWERING, UNEXPECTED, ServiceBusy, error_body
-
-log = logging.getLogger(__name__)
+from bot.service.errors import NOT_ANSWERING, ServiceBusy
 
 ROUTES = {"/healthz": "GET", "/v1/presets": "GET", STYLIZE_PATH: "POST"}
 PAINTER_DEPLOYMENT = "Painter"
@@ -49,13 +46,7 @@ class Ingress:
 
     async def __call__(self, request: Request) -> Response:
         """Route one HTTP request; every failure is a JSON sentence, never a traceback."""
-        try:
-            return await self._route(request)
-        except ServiceBusy as error:
-            return error_answer(error)
-        except Exception:
-            log.exception("unexpected failure answering %s", request.url.path)
-            return JSONResponse(error_body(UNEXPECTED), status_code=500)
+        return await answered(self._route, request)
 
     async def _route(self, request: Request) -> Response:
         path = route_path(request.scope).rstrip("/") or "/"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from bot.animation import Progress, paint_animation
 from bot.config import Settings
@@ -26,14 +26,14 @@ from bot.imaging.animation import (
 from bot.loaders import load_engine, make_catalog, make_resolver
 from bot.service.answers import (
     STYLIZE_PATH,
-    error_answer,
+    answered,
     not_found,
     painting_answer,
     painting_headers,
     route_path,
     wrong_method,
 )
-from bot.service.errors import UNEXPECTED, BadForm, error_body, status_for
+from bot.service.errors import UNEXPECTED, BadForm, status_for
 from bot.service.form import FILE_WHAT, FormLimits, read_form
 from bot.service.order import (
     MEDIA_TYPE_OF_ANIMATION,
@@ -95,13 +95,7 @@ class Painter:
 
     async def __call__(self, request: Request) -> Response:
         """Answer one HTTP request; every failure is a JSON sentence, never a traceback."""
-        try:
-            return await self._answer(request)
-        except StylebotError as error:
-            return error_answer(error)
-        except Exception:
-            log.exception("unexpected failure answering %s", request.url.path)
-            return JSONResponse(error_body(UNEXPECTED), status_code=500)
+        return await answered(self._answer, request)
 
     async def _answer(self, request: Request) -> Response:
         below = route_path(request.scope).rstrip("/")
