@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,6 +23,20 @@ class StylizeOptions:
     strength: float = 1.0
     keep_colours: bool = False
     max_side: int = 1024
+
+
+def parse_weights(text: str, count: int, *, field: str, shown: str) -> list[float]:
+    """`2,1` into `count` positive, finite weights; ValueError's message is the one sentence
+    (naming `field`, e.g. "--weights", and showing the text as `shown`) for the caller's error."""
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{field} must be numbers separated by commas, not {shown}.") from None
+    if len(weights) != count:
+        raise ValueError(f"{field} gives {len(weights)} weights for {count} styles.")
+    if not all(weight > 0 and math.isfinite(weight) for weight in weights):
+        raise ValueError(f"{field} must all be positive.")
+    return weights
 
 
 def style_from_bytes(

@@ -81,6 +81,8 @@ def test_styles_repeat_in_order_and_content_has_two_forms():
          "--weights must be numbers separated by commas, not '2,x'."),
         (["{photo}", "-s", "udnie", "-s", "nantes", "--weights", "2,0", "-o", "{out}"],
          "--weights must all be positive."),
+        (["{photo}", "-s", "udnie", "-s", "nantes", "--weights", "inf,1", "-o", "{out}"],
+         "--weights must all be positive."),  # infinite: the blend would be NaN
         (["{photo}", "-c", "{photo}", "-s", "udnie", "-o", "{out}"],
          "give the photo once, either as CONTENT or with -c, not both."),
         (["-s", "udnie", "-o", "{out}"], "give the photo to paint, as CONTENT or with -c."),
@@ -96,8 +98,8 @@ def test_styles_repeat_in_order_and_content_has_two_forms():
          "argument --strength: invalid float value: 'lots'"),
     ],
     ids=["no-style", "too-few-weights", "too-many-weights", "weights-not-numbers",
-         "weight-zero", "content-twice", "no-content", "max-size-0", "max-size-5000",
-         "max-size-negative", "threads-negative", "strength-not-number"],
+         "weight-zero", "weight-infinite", "content-twice", "no-content", "max-size-0",
+         "max-size-5000", "max-size-negative", "threads-negative", "strength-not-number"],
 )
 def test_usage_errors_exit_2_with_the_subcommands_usage_and_one_error_line(
     capsys, tmp_path, content, argv, expected

@@ -23,7 +23,7 @@ from bot.imaging import (
 )
 from bot.loaders import load_engine, make_catalog, make_resolver, preset_style
 from bot.machine import usable_cores
-from bot.stylization import StylizeOptions, style_from_file, stylize
+from bot.stylization import StylizeOptions, parse_weights, style_from_file, stylize
 
 #: Outputs that are always one still picture (of an animation, its first frame, as before).
 STILL_ONLY_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -35,19 +35,14 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
-def parse_weights(text: str | None, count: int) -> list[float]:
-    """Parse `--weights 2,1` into one positive weight per style (all 1 when absent)."""
+def weights_option(text: str | None, count: int) -> list[float]:
+    """`--weights 2,1` as one positive weight per style (all 1 when absent)."""
     if text is None:
         return [1.0] * count
     try:
-        weights = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise _usage(f"--weights must be numbers separated by commas, not {text!r}.") from None
-    if len(weights) != count:
-        raise _usage(f"--weights gives {len(weights)} weights for {count} styles.")
-    if any(not w > 0 for w in weights):
-        raise _usage("--weights must all be positive.")
-    return weights
+        return parse_weights(text, count, field="--weights", shown=repr(text))
+    except ValueError as error:
+        raise _usage(str(error)) from None
 
 
 def inference_threads(requested: int | None) -> int | None:
@@ -109,7 +104,7 @@ def run_stylize(args: argparse.Namespace, settings: Settings) -> int:
         raise _usage(f"--max-size must be from 1 to {MAX_OUTPUT_SIDE}.")
     if args.threads is not None and args.threads < 0:
         raise _usage("--threads must be 0 (all usable cores) or more.")
-    weights = parse_weights(args.weights, len(args.style))
+    weights = weights_option(args.weights, len(args.style))
     max_frames = getattr(args, "max_frames", None)
     if max_frames is not None and max_frames < 1:
         raise _usage("--max-frames must be at least 1.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from bot.config import Settings
 from bot.engine.base import check_strength
 from bot.service.errors import BadForm
 from bot.service.form import FormPart
-from bot.stylization import StylizeOptions
+from bot.stylization import StylizeOptions, parse_weights
 
 TEXT_FIELDS = (
     "weights", "strength", "keep_colors", "max_size", "format", "max_bytes", "progress"
@@ -86,19 +85,14 @@ def _known(name: str) -> str:
     return name
 
 
-def parse_weights(text: str | None, count: int) -> list[float]:
-    """`2,1` into one positive weight per style (all 1 when absent)."""
+def weights_field(text: str | None, count: int) -> list[float]:
+    """The weights field (`2,1`) as one positive weight per style (all 1 when absent)."""
     if text is None or not text.strip():
         return [1.0] * count
     try:
-        weights = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise BadForm(f"weights must be numbers separated by commas, not “{text[:40]}”.") from None
-    if len(weights) != count:
-        raise BadForm(f"weights gives {len(weights)} weights for {count} styles.")
-    if any(not (w > 0 and math.isfinite(w)) for w in weights):
-        raise BadForm("weights must all be positive.")
-    return weights
+        return parse_weights(text, count, field="weights", shown=f"“{text[:40]}”")
+    except ValueError as error:
+        raise BadForm(str(error)) from None
 
 
 def parse_strength(text: str | None) -> float:
@@ -190,7 +184,7 @@ def order_from_form(
     largest_count = settings.limits.max_styles
     if len(styles) > largest_count:
         raise BadForm(f"I can blend at most {largest_count} styles at once.")
-    weights = parse_weights(texts.get("weights"), len(styles))
+    weights = weights_field(texts.get("weights"), len(styles))
     limits = settings.limits
     options = StylizeOptions(
         strength=parse_strength(texts.get("strength")),
