@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.common import cpu_summary, jpeg_bytes, load, mirror
-from benchmarks.service import SIZE, STYLE, free_port, settings
+from benchmarks.service import SIZE, STYLE, local_serve, settings
 from bot.app import create_bot
 from bot.config import Settings
 from tests.fakediscord import FakeDiscord, SentMessage
@@ -72,21 +71,13 @@ async def run_bot(fake: FakeDiscord, settings: Settings, photo: bytes, reps: int
 
 
 async def measure(reps: int) -> None:
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray loads
-    import ray
-    from ray import serve
-
-    from bot.service.app import run_service, start_serve
+    from bot.service.app import run_service
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(cpu_summary())
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, {reps} requests each")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
-    try:
-        port = free_port()
-        start_serve("127.0.0.1", port, "HeadOnly")
+    with local_serve(num_cpus=2) as (port, _):
         service = settings(cache, 1)
         service = dataclasses.replace(
             service, service=dataclasses.replace(service.service, num_cpus=2))
@@ -104,9 +95,6 @@ async def measure(reps: int) -> None:
                             photo, reps)
                 finally:
                     await fake.close()
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     print("\n                          backend=serve   backend=local")
     for key, label in (("start", "start to ready (s)"), ("setup_hook", "  of which setup_hook (s)"),
                        ("median", "!stylize median (s)"), ("min", "  min (s)"),

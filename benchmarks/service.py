@@ -20,6 +20,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,22 +160,34 @@ def rates_text(values: list[float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
 
 
-async def measure(rounds: int, patience: float) -> None:
+@contextmanager
+def local_serve(num_cpus: int) -> Iterator[tuple[int, str]]:
+    """A local Ray instance of `num_cpus` on loopback with Serve's HTTP proxy on a free port:
+    (port, the session's folder); Serve and Ray are shut down after the block."""
     import ray
     from ray import serve
 
-    from bot.service.app import run_service, start_serve
+    from bot.service.app import start_serve
+
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    try:
+        port = free_port()
+        start_serve("127.0.0.1", port, "HeadOnly")
+        yield port, ray._private.worker._global_node.get_session_dir_path()
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+async def measure(rounds: int, patience: float) -> None:
+    from bot.service.app import run_service
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(cpu_summary())
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds")
-    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
-    session_dir = ray._private.worker._global_node.get_session_dir_path()
-    try:
-        port = free_port()
-        start_serve("127.0.0.1", port, "HeadOnly")
+    with local_serve(num_cpus=3) as (port, session_dir):
         run_service(settings(cache, 1), prefix="/one", name="one")
         run_service(settings(cache, 2), prefix="/two", name="two")
         one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
@@ -266,9 +280,6 @@ async def measure(rounds: int, patience: float) -> None:
             print(f"  {label[:60]:<60} {mib:7.0f}")
         print(f"  all of Ray's processes (3 painters, 2 fronts, controller, proxy, "
               f"raylet, GCS...): {sum(kinds.values()):.0f}")
-    finally:
-        serve.shutdown()
-        ray.shutdown()
 
 
 def main() -> None:
