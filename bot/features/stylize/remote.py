@@ -14,6 +14,8 @@ import functools
 import io
 import logging
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import aiohttp
 from PIL import Image
@@ -59,16 +61,20 @@ class RemotePainter:
 
     def steps(self, request: RenderRequest, notice: Notice) -> PaintSteps:
         # Nothing to prepare: the service decodes the images (and refuses bad ones).
+        paint = functools.partial(self.paint, notice=notice)
         return PaintSteps(
-            functools.partial(_same, request), functools.partial(self._wait_for, notice)
+            functools.partial(_same, request), functools.partial(self._wait_for, paint, self.budget)
         )
 
-    def _wait_for(self, notice: Notice, request: RenderRequest) -> ServicePainting:
-        """On the job's worker thread: run the request on the event loop and wait for it."""
-        future = asyncio.run_coroutine_threadsafe(self.paint(request, notice), self._loop)
+    def _wait_for(
+        self, paint: Callable[[RenderRequest], Coroutine[Any, Any, ServicePainting]],
+        budget: float, request: RenderRequest,
+    ) -> ServicePainting:
+        """On the job's worker thread: run `paint(request)` on the event loop and wait for it."""
+        future = asyncio.run_coroutine_threadsafe(paint(request), self._loop)
         # The client's budget ends the request; the margin only guards against a loop that
         # stopped without cancelling it, which would otherwise hold the thread forever.
-        return future.result(timeout=self.budget + 30)
+        return future.result(timeout=budget + 30)
 
     def animation_steps(
         self, request: RenderRequest, notice: Notice, progress: Progress, max_bytes: int,
@@ -80,12 +86,9 @@ class RemotePainter:
         budget = max(timeout - _TIMEOUT_MARGIN, timeout / 2)
         animate = functools.partial(self.paint, notice=notice, max_bytes=max_bytes,
                                     budget=budget, progress=progress)
-
-        def wait(prepared: RenderRequest) -> ServicePainting:
-            future = asyncio.run_coroutine_threadsafe(animate(prepared), self._loop)
-            return future.result(timeout=budget + 30)
-
-        return PaintSteps(functools.partial(_same, request), wait)
+        return PaintSteps(
+            functools.partial(_same, request), functools.partial(self._wait_for, animate, budget)
+        )
 
     async def paint(
         self, request: RenderRequest, notice: Notice, *, max_bytes: int | None = None,
