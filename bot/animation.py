@@ -170,7 +170,8 @@ def paint_animation(
     def decode() -> Frame | None:
         pacing.wait_turn()
         frame = next(frames, None)
-        pacing.decoded += frame is not None
+        if frame is not None:
+            pacing.decoded += 1
         return frame
 
     def keep(frame: Frame, painted: Image.Image) -> None:
