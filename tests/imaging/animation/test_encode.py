@@ -18,7 +18,6 @@ from bot.imaging.animation.gif_writer import (
     dither_pattern,
     dithered,
     palette_of,
-    shifted_pattern_image,
 )
 from tests.imaging.animation.clips import moving_frames
 
@@ -113,8 +112,7 @@ def test_the_integer_dither_gives_the_bytes_of_the_float_one():
     reference = np.clip(pixels.astype(np.float32) + fractional, 0, 255).astype(np.uint8)
     whole = np.clip(pixels + dither_pattern(37, 53), 0, 255).astype(np.uint8)
     assert np.array_equal(whole, reference)
-    by_pillow = dithered(Image.fromarray(pixels), shifted_pattern_image((53, 37)))
-    assert np.array_equal(np.asarray(by_pillow), reference)  # one C pass, the same bytes
+    assert np.array_equal(np.asarray(dithered(pixels, dither_pattern(37, 53))), reference)
 
 
 def test_the_palette_leaves_the_unchanged_index_free():
@@ -210,6 +208,31 @@ def test_webp_without_pillows_encoder_object_falls_back_to_its_save(monkeypatch)
     streamed = encode_animation(source, "WEBP")
     monkeypatch.setattr(writers, "_anim_encoder", lambda size, loop: None)
     assert encode_animation(source, "WEBP") == streamed
+
+
+def test_gif_frames_written_to_a_file_give_the_bytes_of_pillows_getdata(monkeypatch):
+    import bot.imaging.animation.gif_writer as gif_writer
+
+    assert gif_writer._WRITE_FRAME_DATA is not None  # this Pillow's frame writer is used
+    source = clip(6, durations=[40.0, 60.0, 100.0, 40.0, 60.0, 100.0], loop=3)
+    to_file = encode_animation(source, "GIF")
+    monkeypatch.setattr(gif_writer, "_WRITE_FRAME_DATA", None)  # a Pillow without it
+    assert encode_animation(source, "GIF") == to_file
+
+
+def test_a_gif_writer_closes_its_file_when_finished_or_dropped():
+    writer = clip_writer("GIF", 0)
+    writer.add(moving_frames(1)[0], 40.0)
+    writer.add(moving_frames(2)[1], 40.0)
+    out = writer._out
+    assert out is not None and not out.closed
+    assert writer.finish().startswith(b"GIF89a")
+    assert out.closed and writer._out is None
+    dropped = clip_writer("GIF", 0)
+    dropped.add(moving_frames(1)[0], 40.0)
+    opened = dropped._out
+    dropped.close()
+    assert opened is not None and opened.closed
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 2), (2, 300)])
