@@ -460,7 +460,12 @@ class ServiceSettings:
         0.0, _number(0), "GPUs per painter replica (for the hub engine on GPU nodes); 0 = none."
     )
     max_ongoing_requests: int = _setting(
-        1, _int(1), "Paintings one replica works on at once; 1 for a CPU-bound painter."
+        1,
+        _int(1),
+        "Requests one replica holds at once; it paints one at a time (its engine has all its "
+        "CPUs) and the others wait in it. 1 spreads requests best; 2 keeps painters busy under "
+        "full load (no pause between paintings), but Serve's proxy then sends two requests "
+        "to the replica on its own node even while another node's replica is idle.",
     )
     max_queued_requests: int = _setting(
         20,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class Prepared:
 
     order: PaintOrder
     styles: list[WeightedStyle]
-    start: float  # perf_counter when decoding began (X-Stylebot-Seconds counts from here)
+    spent: float  # seconds spent decoding (X-Stylebot-Seconds adds the painting's)
     animation: Animation | None = None
     still: Image.Image | None = None
 
@@ -64,7 +65,10 @@ class Painter:
     Serve's proxy sends it each POST /v1/stylize directly (no ingress hop): the replica reads
     the form as it arrives (413 from Content-Length, then while reading), checks it (400),
     decodes the inputs and paints in a thread, and answers the painting, or, with
-    `progress=true`, a multipart/mixed stream (docs/design.md). Style vectors are keyed by the
+    `progress=true`, a multipart/mixed stream (docs/design.md). It holds up to
+    `max_ongoing_requests` requests but decodes and paints one at a time (`_working`: its engine
+    already has all its CPUs); the others wait in it, so the next painting starts the moment
+    one ends, with no round trip to Serve's router. Style vectors are keyed by the
     style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's cache: in memory,
     and on the node's disk under the cache folder, so an uploaded style costs the style network
     once per node.
@@ -86,6 +90,7 @@ class Painter:
         self._resolver = make_resolver(settings)
         self._catalog = make_catalog(settings)
         self._preset_bytes: dict[str, bytes] = {}
+        self._working = threading.Lock()  # held while decoding or painting, on a worker thread
         self._engine = await load_engine(
             settings, self._resolver, threads=settings.service.num_cpus
         )
@@ -131,9 +136,14 @@ class Painter:
         return data
 
     def _prepare(self, order: PaintOrder, presets: dict[str, bytes]) -> Prepared:
+        """The inputs decoded (on a worker thread), once no other request is being worked on."""
+        with self._working:
+            start = time.perf_counter()
+            return self._decoded(order, presets, start)
+
+    def _decoded(self, order: PaintOrder, presets: dict[str, bytes], start: float) -> Prepared:
         """The styles, then the photo: an animation (told by its bytes, as the CLI does) or a
         still, decoded; each bad input raises its sentence."""
-        start = time.perf_counter()
         styles = [
             style_from_bytes(
                 presets[style.preset] if style.preset is not None else style.data or b"",
@@ -150,12 +160,13 @@ class Painter:
                 max_side=order.options.max_side, what="photo",
             )
             if animation is not None:
-                return Prepared(order, styles, start, animation=animation)
+                return Prepared(order, styles, time.perf_counter() - start,
+                                animation=animation)
         elif looks_like_video(order.content) is not None:
             raise BadForm(f"A video is painted as gif, mp4 or webp, not {order.format_name}.")
         order.still_format()  # gif or mp4 asked for a still: refused before decoding
         still = decode_image(order.content, self._limits, what="photo")
-        return Prepared(order, styles, start, still=still)
+        return Prepared(order, styles, time.perf_counter() - start, still=still)
 
     async def _stream(self, prepared: Prepared, boundary: str) -> AsyncIterator[bytes]:
         """Progress parts as the painting thread reports frames, then the final part."""
@@ -191,8 +202,14 @@ class Painter:
 
     def _paint(self, prepared: Prepared, progress: Progress | None) -> PaintOutcome:
         """Paint and encode (on a worker thread); `progress` hears of each animation frame."""
-        if prepared.animation is not None:
-            return self._paint_animation(prepared, prepared.animation, progress)
+        with self._working:
+            start = time.perf_counter()
+            if prepared.animation is not None:
+                return self._paint_animation(prepared, prepared.animation, progress, start)
+            return self._paint_still(prepared, start)
+
+    def _paint_still(self, prepared: Prepared, start: float) -> PaintOutcome:
+        """The still painted and encoded in the format asked for."""
         assert prepared.still is not None
         image_format, media_type = prepared.order.still_format()
         painted = stylize(self._engine, prepared.still, prepared.styles, prepared.order.options)
@@ -202,13 +219,13 @@ class Painter:
             media_type=media_type,
             width=painted.width,
             height=painted.height,
-            seconds=time.perf_counter() - prepared.start,
+            seconds=prepared.spent + time.perf_counter() - start,
             replica=self._replica,
             node=self._node,
         )
 
     def _paint_animation(
-        self, prepared: Prepared, animation: Animation, progress: Progress | None
+        self, prepared: Prepared, animation: Animation, progress: Progress | None, start: float
     ) -> PaintOutcome:
         """Every frame painted (trimmed to the limits), encoded as asked or to fit max_bytes."""
         order = prepared.order
@@ -232,7 +249,7 @@ class Painter:
             media_type=MEDIA_TYPE_OF_ANIMATION[fmt],
             width=width,
             height=height,
-            seconds=time.perf_counter() - prepared.start,
+            seconds=prepared.spent + time.perf_counter() - start,
             frames=result.frames,
             duration=result.seconds,
             note=result.note,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.service.errors import BUSY
 from tests.service.cluster import frozen, painter_actors
@@ -61,3 +62,35 @@ async def test_a_full_queue_answers_503_with_retry_after_then_the_queue_is_paint
     async with asyncio.timeout(60):
         answers = await asyncio.gather(*held)
     assert [answer.status for answer in answers] == [200] * len(held)
+
+
+async def test_a_replica_holding_two_requests_works_on_one_at_a_time(service, http):
+    """With max_ongoing_requests = 2 one replica takes both requests at once but decodes and
+    paints them in turn (its engine already has all its CPUs): the later answer comes no sooner
+    than both paintings' own seconds added up. (At once, on this machine's two cores, both
+    would be done in about the longer one's time.)"""
+    from dataclasses import replace
+
+    from bot.service.app import delete_service, run_service
+
+    held = replace(service.settings, service=replace(
+        service.settings.service, replicas=1, num_cpus=0, max_ongoing_requests=2))
+    await asyncio.to_thread(run_service, held, "/held", "held")
+    try:
+        url = f"{service.url}/held"
+        size = ("max_size", "768", None)
+        await stylize(http, url, ("style", "udnie", None), size)  # compiled, vector cached
+
+        async def timed():
+            start = time.perf_counter()
+            answer = await stylize(http, url, ("style", "udnie", None), size)
+            return answer, time.perf_counter() - start
+
+        (first, first_trip), (second, second_trip) = await asyncio.gather(timed(), timed())
+        assert first.status == second.status == 200
+        assert first.headers["X-Stylebot-Replica"] == second.headers["X-Stylebot-Replica"]
+        own = float(first.headers["X-Stylebot-Seconds"]) + float(
+            second.headers["X-Stylebot-Seconds"])
+        assert max(first_trip, second_trip) >= own
+    finally:
+        await asyncio.to_thread(delete_service, "held")
