@@ -1,26 +1,31 @@
 """The painting service on Ray Serve: throughput with 1 vs 2 replicas, added latency, memory.
 
-Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N]
+Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N] [--seconds S]
 
 One local Ray instance on loopback with two services deployed side by side (Ray is told of 3
 CPUs so both fit; only one works at a time, so each painter still has a core of its own):
 `/one` with 1 painter replica of 1 thread, `/two` with 2 replicas of 1 thread (each service is
-two Serve applications, the painters at /one/v1/stylize and its front at /one). Bursts of
-1024x768 paintings (preset style, PNG) are sent to each in turn, interleaved, with twice as
-many requests in flight as replicas. Then the added latency of one painting through the
-service against the same painting in this process (decode, paint, encode on a 1-thread lite
-engine), and the resident memory of one replica and of all of Ray's processes at rest.
+two Serve applications, the painters at /one/v1/stylize and its front at /one). Each is kept
+under steady load in turn, interleaved: 1024x768 paintings (preset style, PNG) with two
+requests in flight per replica, counted over `--seconds` once every replica is busy (see
+`burst`). The control is two bare 1-thread engines in processes of their own. Then the added
+latency of one painting through the service against the same painting in this process
+(decode, paint, encode on a 1-thread lite engine), and the resident memory of one replica and
+of all of Ray's processes at rest.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +44,13 @@ SIZE = (1024, 768)
 
 
 
-def settings(cache: Path, replicas: int):
+def settings(cache: Path, replicas: int, max_ongoing: int | None = None):
     base = load_settings(env={})
     base = override(base, "paths", {"mirror": str(mirror()), "cache_dir": str(cache)})
-    return override(
-        base, "service", {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64}
-    )
+    service = {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64}
+    if max_ongoing is not None:  # else the default
+        service["max_ongoing_requests"] = max_ongoing
+    return override(base, "service", service)
 
 
 async def paint(http: aiohttp.ClientSession, url: str, photo: bytes) -> tuple[float, float]:
@@ -62,8 +68,8 @@ async def paint(http: aiohttp.ClientSession, url: str, photo: bytes) -> tuple[fl
 
 @dataclass
 class Burst:
-    """One burst: paintings per second, the cores other processes kept busy meanwhile, and
-    the CPU seconds this service (all its Ray processes and this client) spent per painting."""
+    """One steady stretch: paintings per second, the cores other processes kept busy meanwhile,
+    and the CPU seconds this service (all its Ray processes and this client) spent per painting."""
 
     rate: float
     foreign: float
@@ -98,28 +104,41 @@ def seconds_by_kind(processes: list[psutil.Process]) -> dict[str, float]:
     return kinds
 
 
-async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, count: int,
-                in_flight: int, session_dir: str, patience: float) -> Burst:
-    """`count` paintings with `in_flight` requests at a time, after waiting for a quiet machine."""
+async def burst(http: aiohttp.ClientSession, url: str, photo: bytes, in_flight: int,
+                seconds: float, session_dir: str, patience: float) -> Burst:
+    """`in_flight` requests kept going (after waiting for a quiet machine): the paintings
+    answered in a window of `seconds` that opens once each has been answered once (the
+    replicas are all busy by then) and ends while they still are, so neither the start nor the
+    last, half-busy paintings count."""
     wait_quiet(patience)
-    gate = asyncio.Semaphore(in_flight)
-
-    async def one() -> None:
-        async with gate:
-            await paint(http, url, photo)
-
     processes = processes_of(session_dir)
+    answered: list[float] = []
+    warm = asyncio.Event()
+    stop_at = math.inf
+
+    async def keep_painting() -> None:
+        while time.perf_counter() < stop_at:
+            await paint(http, url, photo)
+            answered.append(time.perf_counter())
+            if len(answered) == in_flight:
+                warm.set()
+
+    painting = [asyncio.create_task(keep_painting()) for _ in range(in_flight)]
+    await warm.wait()
     busy, own, start = busy_seconds(), seconds_by_kind(processes), time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
-    wall = time.perf_counter() - start
-    kinds = {kind: (seconds - own[kind]) / count
-             for kind, seconds in seconds_by_kind(processes).items()}
+    stop_at = start + seconds
+    await asyncio.sleep(seconds)
+    end_busy, end_own, end = busy_seconds(), seconds_by_kind(processes), time.perf_counter()
+    count = sum(1 for t in answered if start < t <= end)
+    await asyncio.gather(*painting)  # the last ones are answered, not counted
+    wall = end - start
+    kinds = {kind: (end_own[kind] - own[kind]) / count for kind in own}
     used = sum(kinds.values()) * count
-    foreign = max(0.0, (busy_seconds() - busy - used) / wall)
+    foreign = max(0.0, (end_busy - busy - used) / wall)
     return Burst(count / wall, foreign, used / count, kinds)
 
 
-async def in_process_painter(cache: Path):
+def in_process_painter(cache: Path) -> Callable[[bytes], float]:
     """The same work a replica does for one request, in this process on a 1-thread engine."""
     from bot.imaging import decode_image, encode_image, style_limits
     from bot.loaders import load_engine, make_resolver
@@ -127,7 +146,7 @@ async def in_process_painter(cache: Path):
 
     config = settings(cache, 1)
     config = override(config, "engine", {"threads": 1})
-    engine = await load_engine(config, make_resolver(config))
+    engine = asyncio.run(load_engine(config, make_resolver(config)))
     limits = config.image_limits()
     style = (mirror() / "presets" / f"{STYLE}.jpg").read_bytes()
 
@@ -141,14 +160,32 @@ async def in_process_painter(cache: Path):
     return run
 
 
-async def bare_burst(painters: list, photo: bytes, each: int) -> float:
-    """Paintings per second of bare engines (no Ray, no HTTP), each in its own thread."""
-    start = time.perf_counter()
-    await asyncio.gather(*(
-        asyncio.to_thread(lambda p=painter: [p(photo) for _ in range(each)])
-        for painter in painters
-    ))
-    return each * len(painters) / (time.perf_counter() - start)
+_BARE: Callable[[bytes], float] | None = None  # the engine of a bare-engine process
+
+
+def _load_bare(cache: Path, photo: bytes) -> None:
+    global _BARE
+    _BARE = in_process_painter(cache)
+    _BARE(photo)  # compiled and warm
+
+
+def _paint_bare(photo: bytes, count: int, start_at: float) -> tuple[float, float]:
+    """In a bare-engine process: wait for `start_at` (wall clock), paint `count` times."""
+    assert _BARE is not None
+    time.sleep(max(0.0, start_at - time.time()))
+    start = time.time()
+    for _ in range(count):
+        _BARE(photo)
+    return start, time.time()
+
+
+def bare_rate(pool: ProcessPoolExecutor, engines: int, photo: bytes, each: int) -> float:
+    """Paintings per second of `engines` bare engines (no Ray, no HTTP), each in a process of
+    its own as replicas are, all starting at one moment."""
+    start_at = time.time() + 0.2
+    spans = list(pool.map(_paint_bare, [photo] * engines, [each] * engines,
+                          [start_at] * engines))
+    return each * engines / (max(end for _, end in spans) - min(begin for begin, _ in spans))
 
 
 def rss_mib(process: psutil.Process) -> float:
@@ -180,34 +217,38 @@ def local_serve(num_cpus: int) -> Iterator[tuple[int, str]]:
         ray.shutdown()
 
 
-async def measure(rounds: int, patience: float) -> None:
+async def measure(rounds: int, patience: float, seconds: float, max_ongoing: int | None
+                  ) -> None:
     from bot.service.app import run_service
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(cpu_summary())
-    print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds")
+    ongoing = settings(cache, 1, max_ongoing).service.max_ongoing_requests
+    print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds, "
+          f"max_ongoing_requests {ongoing}")
     with local_serve(num_cpus=3) as (port, session_dir):
-        run_service(settings(cache, 1), prefix="/one", name="one")
-        run_service(settings(cache, 2), prefix="/two", name="two")
+        run_service(settings(cache, 1, max_ongoing), prefix="/one", name="one")
+        run_service(settings(cache, 2, max_ongoing), prefix="/two", name="two")
         one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
             for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
-                await burst(http, url, photo, 2 * replicas, 2 * replicas, session_dir, 0)
-            bare = [await in_process_painter(cache) for _ in range(2)]
-            for painter in bare:
-                painter(photo)
+                await burst(http, url, photo, 2 * replicas, 0.5, session_dir, 0)
             bursts: dict[int, list[Burst]] = {1: [], 2: []}
             bare_rates: dict[int, list[float]] = {1: [], 2: []}
-            for _ in range(rounds):
-                for replicas in (1, 2):
-                    wait_quiet(patience)
-                    bare_rates[replicas].append(await bare_burst(bare[:replicas], photo, 6))
-                for url, replicas in ((one, 1), (two, 2)):
-                    bursts[replicas].append(await burst(
-                        http, url, photo, 6 * replicas, 2 * replicas, session_dir, patience
-                    ))
-            print("\nthroughput (paintings/s; interleaved rounds; [cores other processes used])")
+            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_load_bare, initargs=(cache, photo)) as bare:
+                bare_rate(bare, 2, photo, 1)  # both processes up, their engines warm
+                for _ in range(rounds):
+                    for replicas in (1, 2):
+                        wait_quiet(patience)
+                        bare_rates[replicas].append(bare_rate(bare, replicas, photo, 8))
+                    for url, replicas in ((one, 1), (two, 2)):
+                        bursts[replicas].append(await burst(
+                            http, url, photo, 2 * replicas, seconds, session_dir, patience
+                        ))
+            print(f"\nthroughput (paintings/s over {seconds:.0f} s of steady load, 2 requests in "
+                  "flight per replica; interleaved rounds; [cores other processes used])")
             for replicas in (1, 2):
                 runs = bursts[replicas]
                 text = ", ".join(f"{b.rate:.2f} [{b.foreign:.2f}]" for b in runs)
@@ -219,8 +260,8 @@ async def measure(rounds: int, patience: float) -> None:
                       f"{statistics.median(b.rate for b in runs):.2f}  ({text}); "
                       f"{cpu:.3f} CPU-s per painting ({split} ms)")
             bare_ratios = [b / a for a, b in zip(bare_rates[1], bare_rates[2], strict=True)]
-            print(f"  control, bare engines in this process (no Ray), 1 vs 2 threads of 1 "
-                  f"engine each: {rates_text(bare_rates[1])} vs {rates_text(bare_rates[2])}; "
+            print(f"  control, bare 1-thread engines in processes of their own (no Ray, no "
+                  f"HTTP), 1 vs 2: {rates_text(bare_rates[1])} vs {rates_text(bare_rates[2])}; "
                   f"speed-up {statistics.median(bare_ratios):.2f}x: what this machine allows now")
             pairs = list(zip(bursts[1], bursts[2], strict=True))
             ratios = [b.rate / a.rate for a, b in pairs]
@@ -231,7 +272,7 @@ async def measure(rounds: int, patience: float) -> None:
                      if quiet else "no quiet round")
                   + f"; efficiency {statistics.median(quiet or ratios) / 2:.0%} (target >= 1.7x)")
 
-            local = await in_process_painter(cache)
+            local = await asyncio.to_thread(in_process_painter, cache)  # its own event loop
             local(photo)
             rows = []  # (round trip, replica's own seconds, in-process seconds, foreign cores)
             for _ in range(max(10, 4 * rounds)):
@@ -287,8 +328,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--patience", type=float, default=20.0,
                         help="seconds to wait for a quiet machine before each burst")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="seconds of steady load counted per service and round (default 8)")
+    parser.add_argument("--max-ongoing", type=int, default=None,
+                        help="the painters' max_ongoing_requests (default: the setting's)")
     args = parser.parse_args()
-    asyncio.run(measure(args.rounds, args.patience))
+    asyncio.run(measure(args.rounds, args.patience, args.seconds, args.max_ongoing))
 
 
 if __name__ == "__main__":
