@@ -65,10 +65,10 @@ class Painter:
     Serve's proxy sends it each POST /v1/stylize directly (no ingress hop): the replica reads
     the form as it arrives (413 from Content-Length, then while reading), checks it (400),
     decodes the inputs and paints in a thread, and answers the painting, or, with
-    `progress=true`, a multipart/mixed stream (docs/design.md). It holds up to
-    `max_ongoing_requests` requests but decodes and paints one at a time (`_working`: its engine
-    already has all its CPUs); the others wait in it, so the next painting starts the moment
-    one ends, with no round trip to Serve's router. Style vectors are keyed by the
+    `progress=true`, a multipart/mixed stream (docs/design.md). It decodes and paints one
+    request at a time (`_working`: its engine already has all its CPUs); with
+    `max_ongoing_requests` above 1 the others wait in it, so the next painting starts the
+    moment one ends, with no round trip to Serve's router. Style vectors are keyed by the
     style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's cache: in memory,
     and on the node's disk under the cache folder, so an uploaded style costs the style network
     once per node.

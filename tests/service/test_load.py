@@ -67,8 +67,10 @@ async def test_a_full_queue_answers_503_with_retry_after_then_the_queue_is_paint
 async def test_a_replica_holding_two_requests_works_on_one_at_a_time(service, http):
     """With max_ongoing_requests = 2 one replica takes both requests at once but decodes and
     paints them in turn (its engine already has all its CPUs): the later answer comes no sooner
-    than both paintings' own seconds added up. (At once, on this machine's two cores, both
-    would be done in about the longer one's time.)"""
+    than both paintings' own seconds added up. (Worked on at once, each painting's own time
+    would span much of the other's, and their sum would exceed the wall time.) The replica
+    reserves no CPU (num_cpus 0, so a 2-thread engine): the session's painters hold the
+    cluster's two."""
     from dataclasses import replace
 
     from bot.service.app import delete_service, run_service
