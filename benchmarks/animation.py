@@ -31,7 +31,16 @@ import numpy as np
 from PIL import Image
 
 import benchmarks.common
-from benchmarks.common import QUIET, STYLE, interleaved, load, model, paired_ratio, style_path
+from benchmarks.common import (
+    QUIET,
+    STYLE,
+    cpu_summary,
+    interleaved,
+    load,
+    model,
+    paired_ratio,
+    style_path,
+)
 from bot.animation import paint_animation
 from bot.engine.lite import LiteEngine
 from bot.imaging import ImageLimits
@@ -43,17 +52,6 @@ SECTIONS = ("speed", "rss", "flicker")
 ALONE = "engine alone (72 frames in memory)"
 LIMITS = ImageLimits()
 OPTIONS = StylizeOptions(max_side=512)
-
-
-def cpu_line() -> str:
-    """lscpu's model name and the AVX-512 / AMX / bf16 flags, as every benchmark prints."""
-    info = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    name = fields.get("Model name", "?").strip()
-    flags = fields.get("Flags", "").split()
-    wanted = sorted(f for f in flags if f.startswith(("avx512", "amx")) or "bf16" in f
-                    or f in ("avx", "avx2", "avx_vnni"))
-    return f"CPU: {name}; flags: {' '.join(wanted) or 'none of avx/amx/bf16'}"
 
 
 def make_engine(cache: Path) -> LiteEngine:
@@ -242,7 +240,7 @@ def main() -> None:
                         help="seconds each speed run may first wait for a quiet machine")
     args = parser.parse_args()
     benchmarks.common.patience = args.patience
-    print(cpu_line())
+    print(cpu_summary())
     with tempfile.TemporaryDirectory(prefix="stylebot-bench-") as folder:
         cache = Path(folder)
         engine = make_engine(cache)

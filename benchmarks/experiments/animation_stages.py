@@ -36,8 +36,8 @@ from tempfile import TemporaryDirectory
 import numpy as np
 from PIL import Image
 
-from benchmarks.animation import LIMITS, animation_of, cpu_line, make_engine
-from benchmarks.common import load, style_path
+from benchmarks.animation import LIMITS, animation_of, make_engine
+from benchmarks.common import cpu_summary, load, style_path
 from bot.imaging.animation import PaintedClip, Steadier, encode_animation
 from bot.stylization import style_from_file
 from tests.imaging.animation.clips import moving_frames, pillow_animation, video
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
-    print(cpu_line())
+    print(cpu_summary())
     frames = moving_frames(COUNT, (480, 270), step=5)
     inputs = {"MP4": video(frames, "mp4", fps=24),
               "GIF": pillow_animation(frames, "GIF", durations=40)}

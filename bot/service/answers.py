@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.errors import StylebotError
+from bot.service.client import HEADER_PREFIX
 from bot.service.errors import UNEXPECTED, ServiceBusy, error_body, status_for
 from bot.service.order import PaintOutcome
 
-HEADER_PREFIX = "X-Stylebot-"
 EXTENSIONS = {
     "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
     "image/gif": "gif", "video/mp4": "mp4",

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.service.errors import BUSY, NOT_ANSWERING, PAINTER_LOST
+from bot.service.errors import BUSY, NOT_ANSWERING, PAINTER_LOST, error_body
 
 CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
 CALLBACK_PATH = "bot.service.proxy:proxy_middlewares"
@@ -41,7 +41,10 @@ def controller_options() -> dict[str, Any]:
     return {"runtime_env": {"env_vars": proxy_env()}}
 
 
-def _json_start(status: int, headers: list[Any], body: bytes) -> Message:
+async def _send_json(send: Send, status: int, headers: list[Any], sentence: str) -> None:
+    """The answer `{"error": sentence}` with `status`, keeping `headers` but for the type and
+    length of the body they described."""
+    body = json.dumps(error_body(sentence)).encode()
     kept = [
         (bytes(name), bytes(value))
         for name, value in headers
@@ -49,7 +52,8 @@ def _json_start(status: int, headers: list[Any], body: bytes) -> Message:
     ]
     kept += [(b"content-type", b"application/json"),
              (b"content-length", str(len(body)).encode())]
-    return {"type": "http.response.start", "status": status, "headers": kept}
+    await send({"type": "http.response.start", "status": status, "headers": kept})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_plain_text(headers: list[Any]) -> bool:
@@ -93,15 +97,11 @@ class JsonErrors:
                 if message.get("more_body", False):
                     return  # the proxy's sentence, dropped
                 status, headers = held["status"], list(held.get("headers", []))
-                body = json.dumps({"error": _sentence(status, headers)}).encode()
                 held = None
-                await send(_json_start(status, headers, body))
-                await send({"type": "http.response.body", "body": body})
+                await _send_json(send, status, headers, _sentence(status, headers))
                 return
             await send(message)
 
         await self._app(scope, receive, rewriting_send)
         if not started:  # the proxy gave up on the replica without answering
-            body = json.dumps({"error": PAINTER_LOST}).encode()
-            await send(_json_start(503, [], body))
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 503, [], PAINTER_LOST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -96,8 +95,3 @@ class RoundedTimeline:
         self.shown += ticks
         return ticks
 
-
-def rounded_durations(durations: Sequence[float], unit: float, least: int = 1) -> list[int]:
-    """Durations in whole `unit`s, rounded on the running total so the clip's length is kept."""
-    timeline = RoundedTimeline(unit, least)
-    return [timeline.next(duration) for duration in durations]

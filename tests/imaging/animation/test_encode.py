@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot.imaging import ImageLimits
 from bot.imaging.animation import AnimationLimits, PaintedClip, encode_animation, open_animation
-from bot.imaging.animation.clip import rounded_durations
+from bot.imaging.animation.clip import RoundedTimeline
 from bot.imaging.animation.encode import clip_writer
 from bot.imaging.animation.gif_writer import (
     _DITHER,
@@ -92,10 +92,15 @@ def test_mp4_keeps_a_constant_frame_rate():
         assert container.streams.video[0].average_rate == 24
 
 
+def rounded(durations: list[float], unit: float, least: int) -> list[int]:
+    timeline = RoundedTimeline(unit, least)
+    return [timeline.next(duration) for duration in durations]
+
+
 def test_rounding_keeps_the_total_time():
-    centiseconds = rounded_durations([1000 / 24] * 24, 10.0, 2)
+    centiseconds = rounded([1000 / 24] * 24, 10.0, 2)
     assert sum(centiseconds) == 100 and set(centiseconds) == {4, 5}
-    assert rounded_durations([0.0, 0.0], 10.0, 2) == [2, 2]
+    assert rounded([0.0, 0.0], 10.0, 2) == [2, 2]
 
 
 def test_an_unknown_format_is_a_programming_error():
