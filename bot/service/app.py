@@ -13,7 +13,7 @@ from bot.config import ServiceSettings, Settings, load_settings, override
 from bot.service.answers import STYLIZE_PATH
 from bot.service.ingress import Ingress
 from bot.service.painter import Painter
-from bot.service.proxy import controller_options
+from bot.service.proxy import controller_options, serve_env
 
 APP_NAME = "stylebot"  # the front application, at "/"
 PAINTER_APP_NAME = "stylebot-painters"  # the Painter application, at /v1/stylize
@@ -27,7 +27,11 @@ ROUTER_BACKOFF_S = (0.005, 0.04)  # first and longest pause; doubled in between
 def painter_options(service: ServiceSettings) -> dict[str, Any]:
     """Serve options of the Painter deployment: replicas (or autoscaling), CPUs, queues."""
     options: dict[str, Any] = {
-        "ray_actor_options": {"num_cpus": service.num_cpus, "num_gpus": service.num_gpus},
+        "ray_actor_options": {
+            "num_cpus": service.num_cpus,
+            "num_gpus": service.num_gpus,
+            "runtime_env": {"env_vars": serve_env(service.ingress)},
+        },
         "max_ongoing_requests": service.max_ongoing_requests,
         "max_queued_requests": service.max_queued_requests,
         "backpressure_config": BackpressureConfig(
@@ -59,7 +63,10 @@ def ingress_options(service: ServiceSettings) -> dict[str, Any]:
     """Serve options of the front's Ingress deployment: no CPU reserved, many at once."""
     return {
         "num_replicas": service.ingress_replicas,
-        "ray_actor_options": {"num_cpus": 0},
+        "ray_actor_options": {
+            "num_cpus": 0,
+            "runtime_env": {"env_vars": serve_env(service.ingress)},
+        },
         "max_ongoing_requests": INGRESS_MAX_ONGOING,
     }
 
@@ -116,11 +123,14 @@ def build_painters(args: Mapping[str, Any] | None = None) -> Application:
     return build_painter_app(settings_from_args(args))
 
 
-def start_serve(host: str, port: int, proxy_location: str = "HeadOnly") -> None:
-    """Start Serve (controller and HTTP proxies) unless this cluster runs it already; its
-    proxies answer their own errors as the API's JSON sentences (bot.service.proxy)."""
+def start_serve(
+    host: str, port: int, proxy_location: str = "HeadOnly", ingress: str = "haproxy"
+) -> None:
+    """Start Serve (controller and HTTP ingress: HAProxy, or Serve's Python proxies) unless
+    this cluster runs it already; its own answers are the API's JSON sentences
+    (bot.service.proxy)."""
     serve.start(
         http_options={"host": host, "port": port},
         proxy_location=proxy_location,
-        controller_options=controller_options(),
+        controller_options=controller_options(ingress),
     )

@@ -1,16 +1,18 @@
-"""Serve's HTTP proxy's own answers (backpressure, no replica, a replica lost) as JSON sentences.
+"""Serve's own HTTP answers (backpressure, no replica, a replica lost) as JSON sentences.
 
-Serve's proxy answers some requests itself, before or instead of a replica: a deployment whose
-queue is full (`max_queued_requests`; 503 or 429 with Retry-After from its BackpressureConfig),
-an application with no replica able to take it (503), a replica that died before answering
-(the proxy ends the request without an answer; uvicorn would send 500 "Internal Server
-Error"). Its bodies are plain text; the API promises `{"error": ...}`. Serve imports the
-middleware below into each proxy when RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH names
-`proxy_middlewares` in the proxy's environment (`controller_options` in `serve.start` or the
-Serve config; proxies inherit the controller's runtime environment). The service's own
-replicas never answer text/plain, so only the proxy's answers are rewritten.
+Serve answers some requests itself, before or instead of the service's code: a queue that is
+full (`max_queued_requests`; 503 or 429 with Retry-After from its BackpressureConfig), an
+application with no replica able to take it (503), a replica that died before answering
+(Serve's Python proxy ends the request without an answer; uvicorn would send 500 "Internal
+Server Error"). Its bodies are plain text; the API promises `{"error": ...}`. Serve wraps
+each of its HTTP servers in the middleware below when RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH
+names `proxy_middlewares` in the process's environment: Serve's Python proxies (they inherit
+the controller's runtime environment, `controller_options`) and, with the HAProxy ingress,
+each painter replica's own server (its deployment's runtime environment), which refuses a
+request over its queue. The service's own code never answers text/plain, so only Serve's
+answers are rewritten. (HAProxy's own answer for a replica that died mid-request, 500
+"Internal Server Error", is written by Serve's HAProxy manager and stays plain text.)
 """
-
 from __future__ import annotations
 
 import json
@@ -31,14 +33,20 @@ def proxy_middlewares() -> list[Middleware]:
     return [Middleware(JsonErrors)]
 
 
-def proxy_env() -> dict[str, str]:
-    """The environment variables that give Serve's proxies these middlewares."""
-    return {CALLBACK_ENV: CALLBACK_PATH}
+HAPROXY_ENV = "RAY_SERVE_ENABLE_HA_PROXY"  # Serve's HAProxy ingress, read by each Serve process
 
 
-def controller_options() -> dict[str, Any]:
-    """`serve.start(controller_options=...)`: the proxies inherit the controller's env vars."""
-    return {"runtime_env": {"env_vars": proxy_env()}}
+def serve_env(ingress: str) -> dict[str, str]:
+    """The environment variables of every Serve process of the service: these middlewares
+    around each HTTP server (Serve's proxies, and the painters' own servers that HAProxy
+    sends requests to), and the ingress ("haproxy" or "proxy")."""
+    return {CALLBACK_ENV: CALLBACK_PATH, HAPROXY_ENV: "1" if ingress == "haproxy" else "0"}
+
+
+def controller_options(ingress: str) -> dict[str, Any]:
+    """`serve.start(controller_options=...)`: the proxies and HAProxy's manager inherit the
+    controller's env vars (the replicas get them from their own options)."""
+    return {"runtime_env": {"env_vars": serve_env(ingress)}}
 
 
 async def _send_json(send: Send, status: int, headers: list[Any], sentence: str) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +21,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def own_haproxy_ports() -> dict[str, str]:
+    """Environment variables giving a Ray instance's HAProxy ingress free ports for its stats
+    page, its Prometheus metrics and Serve's fallback proxy (Serve's defaults, 8404, 9101 and
+    8500/9500, would clash with a second instance on this machine)."""
+    names = ("RAY_SERVE_HAPROXY_STATS_PORT", "RAY_SERVE_HAPROXY_METRICS_PORT",
+             "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT", "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT")
+    return {name: str(free_port()) for name in names}
 
 
 def service_settings(mirror: Path, cache: Path, **service: object) -> Settings:
@@ -94,18 +99,6 @@ def wait_for_painters(
             return actors
         time.sleep(0.5)
     raise AssertionError(f"{count} painter replicas were not running within {timeout} s.")
-
-
-@contextmanager
-def frozen(pids: list[int]) -> Iterator[None]:
-    """Stop processes (SIGSTOP) for the block, then let them go on (SIGCONT), whatever happens."""
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
 
 
 @dataclass

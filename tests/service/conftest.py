@@ -19,6 +19,7 @@ from tests.service.cluster import (
     LOOPBACK,
     Service,
     free_port,
+    own_haproxy_ports,
     processes_of,
     service_settings,
     still_running,
@@ -27,11 +28,12 @@ from tests.service.cluster import (
 
 @pytest.fixture(scope="session")
 def service(mirror_dir, tmp_path_factory):
-    """Head and second node on 127.0.0.1 (one CPU each), Serve's proxy on loopback, the two
+    """Head and second node on 127.0.0.1 (one CPU each), HAProxy on loopback, the two
     applications (painters at /v1/stylize, the front at /), two painter replicas (one per
     node), at most 2 paintings waiting. Always torn down, and no Ray
     process of the session may outlive it."""
     os.environ.pop("RAY_ADDRESS", None)
+    os.environ.update(own_haproxy_ports())  # the cluster's processes inherit them
     import ray
     from ray import serve
     from ray.cluster_utils import Cluster

@@ -56,3 +56,14 @@ async def post(http: aiohttp.ClientSession, url: str, *fields: Field) -> Answer:
 async def stylize(http: aiohttp.ClientSession, url: str, *fields: Field) -> Answer:
     """A form with the example photo first, then the given fields."""
     return await post(http, url, ("content", photo_bytes(), "chelsea.jpg"), *fields)
+
+
+def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body made by hand, and its Content-Type."""
+    boundary = "stylebot-test-boundary"
+    body = b""
+    for name, value, filename in fields:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += value + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"

@@ -16,7 +16,7 @@ from bot.service.app import (
     painter_options,
     settings_from_args,
 )
-from bot.service.proxy import CALLBACK_ENV, CALLBACK_PATH, proxy_middlewares
+from bot.service.proxy import CALLBACK_PATH, proxy_middlewares, serve_env
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "serve.yaml"
 
@@ -31,8 +31,11 @@ def test_serve_yaml_is_valid_and_its_two_apps_build(monkeypatch):
     assert import_attr(front.import_path) is build
     for app in (painters, front):
         assert isinstance(import_attr(app.import_path)(app.args), Application)
-    # the proxies get the JSON error middleware from the controller's environment
-    assert config.controller_options.runtime_env["env_vars"] == {CALLBACK_ENV: CALLBACK_PATH}
+    # Serve's processes get the HAProxy ingress and the JSON error middleware from the
+    # controller's environment, the same as `stylebot serve` gives them
+    assert config.controller_options.runtime_env["env_vars"] == serve_env("haproxy")
+    assert painter_options(settings_from_args(painters.args).service)["ray_actor_options"][
+        "runtime_env"]["env_vars"] == serve_env("haproxy")
     assert import_attr(CALLBACK_PATH.replace(":", ".")) is proxy_middlewares
 
 

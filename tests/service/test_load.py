@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 from bot.service.errors import BUSY
-from tests.service.cluster import frozen, painter_actors
-from tests.service.http import stylize
+from tests.service.cluster import painter_actors
+from tests.service.http import Answer, multipart, photo_bytes, stylize
 
 
 async def test_concurrent_requests_spread_over_both_replicas_and_nodes(service, http):
@@ -27,41 +28,46 @@ async def test_concurrent_requests_spread_over_both_replicas_and_nodes(service, 
 
 
 async def test_a_full_queue_answers_503_with_retry_after_then_the_queue_is_painted(service, http):
-    """Both painters are frozen (SIGSTOP), so they stay busy however fast this machine paints.
-    Requests are sent one by one: each is either held (handed to a painter, or waiting in the
-    queue of max_queued_requests = 2) or refused at once; once painters and queue are full, every
-    further request is a 503 with Retry-After. When the painters go on, every held request is
-    painted. (One at a time: Serve counts a request as queued until a painter accepts it, so a
-    burst arriving in one instant may be refused before the painters' slots are counted.)"""
-    painters = painter_actors()
-    assert len(painters) == 2
+    """Each replica holds max_ongoing_requests (1) plus max_queued_requests (2) requests. Six
+    requests whose bodies are held back fill both replicas (HAProxy gives each new request to
+    the replica holding fewer), so they stay full however fast this machine paints; a further
+    request is refused at once by its replica: 503 with Retry-After, the API's JSON sentence.
+    Once their bodies arrive, every held request is painted."""
+    release = asyncio.Event()
+    body, kind = multipart([("content", photo_bytes(), "chelsea.jpg"),
+                            ("style", b"nantes", None), ("max_size", b"128", None)])
 
-    def request() -> asyncio.Task:
-        return asyncio.create_task(
-            stylize(http, service.url, ("style", "nantes", None), ("max_size", "128", None))
-        )
+    async def held_back_body() -> AsyncIterator[bytes]:
+        yield body[:64]
+        await release.wait()
+        yield body[64:]
 
-    held: list[asyncio.Task] = []
-    with frozen([p["pid"] for p in painters]):
-        refused = None
-        for _ in range(12):
-            task = request()
-            done, _ = await asyncio.wait([task], timeout=3)
-            if done:
-                refused = task.result()
-                break
-            held.append(task)
-        assert refused is not None, "nothing was refused while both painters were frozen"
-        assert len(held) >= 2  # the queue holds 2, whatever the painters took
-        again = await asyncio.wait_for(request(), 10)  # still full: refused at once too
-        for answer in (refused, again):
-            assert answer.status == 503  # Serve's proxy's answer, made JSON (bot.service.proxy)
+    async def held_request() -> Answer:
+        async with http.post(f"{service.url}/v1/stylize", data=held_back_body(),
+                             headers={"Content-Type": kind}) as response:
+            return Answer(response.status, response.headers.copy(), await response.read())
+
+    assert len(painter_actors()) == 2
+    settings = service.settings.service
+    slots = 2 * (settings.max_ongoing_requests + settings.max_queued_requests)
+    held = []
+    for _ in range(slots):
+        held.append(asyncio.create_task(held_request()))
+        await asyncio.sleep(0.3)  # taken by a replica before the next arrives
+    try:
+        assert not [task for task in held if task.done()]
+        for _ in range(2):
+            answer = await asyncio.wait_for(stylize(
+                http, service.url, ("style", "nantes", None), ("max_size", "128", None)), 10)
+            assert answer.status == 503
             assert answer.headers["Content-Type"] == "application/json"
             assert answer.headers["Retry-After"] == "2"
             assert answer.error == BUSY
-    async with asyncio.timeout(60):
-        answers = await asyncio.gather(*held)
-    assert [answer.status for answer in answers] == [200] * len(held)
+    finally:
+        release.set()
+        async with asyncio.timeout(60):
+            answers = await asyncio.gather(*held)
+    assert [answer.status for answer in answers] == [200] * slots
 
 
 async def test_a_replica_holding_two_requests_works_on_one_at_a_time(service, http):

