@@ -447,8 +447,8 @@ class ServiceSettings:
     proxy_location: str = _setting(
         "HeadOnly",
         _choice("HeadOnly", "EveryNode"),
-        'Where Ray Serve runs HTTP proxies: "HeadOnly" (one URL for the bot) or "EveryNode" '
-        "(behind your own load balancer).",
+        'Where Ray Serve runs its HTTP ingress: "HeadOnly" (one URL for the bot) or '
+        '"EveryNode" (behind your own load balancer).',
     )
     ingress: str = _setting(
         "haproxy",
@@ -471,9 +471,9 @@ class ServiceSettings:
         1,
         _int(1),
         "Requests one replica holds at once; it paints one at a time (its engine has all its "
-        "CPUs) and the others wait in it. 1 spreads requests best. (With the Python proxy, 2 "
+        "CPUs) and the others wait in it. 1 spreads requests best; with the Python proxy, 2 "
         "keeps painters busy under full load, but the proxy then sends two requests to the "
-        "replica on its own node even while another node's replica is idle.)",
+        "replica on its own node even while another node's replica is idle.",
     )
     max_queued_requests: int = _setting(
         20,
