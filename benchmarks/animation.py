@@ -132,7 +132,8 @@ def speed(engine: LiteEngine, reps: int) -> None:
     for pair, source, out, steady in (
         ("MP4 -> MP4", "MP4", "MP4", True), ("MP4 -> MP4, not steadied", "MP4", "MP4", False),
         ("MP4 -> GIF", "MP4", "GIF", True), ("GIF -> GIF", "GIF", "GIF", True),
-        ("GIF -> WebP", "GIF", "WEBP", True),
+        ("GIF -> GIF, not steadied", "GIF", "GIF", False), ("GIF -> WebP", "GIF", "WEBP", True),
+        ("GIF -> WebP, not steadied", "GIF", "WEBP", False),
     ):
         for overlap in (False, True):
             name = f"{pair}{', helper thread' if overlap else ', in turn'}"

@@ -1,4 +1,4 @@
-"""Serve's own HTTP answers (backpressure, no replica, a replica lost) as JSON sentences.
+"""Serve's HTTP layer for the service: its processes' environment, and its answers as JSON.
 
 Serve answers some requests itself, before or instead of the service's code: a queue that is
 full (`max_queued_requests`; 503 or 429 with Retry-After from its BackpressureConfig), an
@@ -13,6 +13,7 @@ request over its queue. The service's own code never answers text/plain, so only
 answers are rewritten. (HAProxy's own answer for a replica that died mid-request, 500
 "Internal Server Error", is written by Serve's HAProxy manager and stays plain text.)
 """
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,13 @@ from bot.service.errors import BUSY, NOT_ANSWERING, PAINTER_LOST, error_body
 
 CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
 CALLBACK_PATH = "bot.service.proxy:proxy_middlewares"
+HAPROXY_ENV = "RAY_SERVE_ENABLE_HA_PROXY"  # Serve's HAProxy ingress, read by each Serve process
+# How long a replica leaving (a deleted application, scaling down, Serve shutting down) still
+# takes requests while load balancers deregister it. Serve's 30 s is for an external balancer
+# (a cloud ALB); its own HAProxy drops the replica on the controller's next broadcast and
+# retries a refused connection elsewhere, so 5 s is plenty, and stopping takes 5 s, not 30.
+DRAINING_ENV = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
+DRAINING_S = "5"
 REWRITTEN = (429, 503)  # Serve's backpressure and unavailable answers
 
 
@@ -33,14 +41,13 @@ def proxy_middlewares() -> list[Middleware]:
     return [Middleware(JsonErrors)]
 
 
-HAPROXY_ENV = "RAY_SERVE_ENABLE_HA_PROXY"  # Serve's HAProxy ingress, read by each Serve process
-
-
 def serve_env(ingress: str) -> dict[str, str]:
     """The environment variables of every Serve process of the service: these middlewares
     around each HTTP server (Serve's proxies, and the painters' own servers that HAProxy
     sends requests to), and the ingress ("haproxy" or "proxy")."""
-    return {CALLBACK_ENV: CALLBACK_PATH, HAPROXY_ENV: "1" if ingress == "haproxy" else "0"}
+    if ingress != "haproxy":
+        return {CALLBACK_ENV: CALLBACK_PATH, HAPROXY_ENV: "0"}
+    return {CALLBACK_ENV: CALLBACK_PATH, HAPROXY_ENV: "1", DRAINING_ENV: DRAINING_S}
 
 
 def controller_options(ingress: str) -> dict[str, Any]:
