@@ -93,17 +93,27 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(
     assert not left, f"Ray processes outlived stylebot serve: {[p.pid for p in left]}"
 
 
-def test_serve_without_ray_installed_says_how_to_install_it():
-    hide_ray = (
-        "import sys; sys.modules['ray'] = None; from bot.cli import main; sys.exit(main(['serve']))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", hide_ray],
+def stylebot_serve(*command: str) -> subprocess.CompletedProcess:
+    """Run a command (e.g. STYLEBOT serve ...) that should stop at once, without a config."""
+    return subprocess.run(
+        command,
         capture_output=True,
         text=True,
         timeout=60,
         env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
     )
+
+
+def python_serve(prelude: str) -> subprocess.CompletedProcess:
+    """`stylebot serve` in a Python process that first runs `prelude`."""
+    return stylebot_serve(
+        sys.executable, "-c",
+        f"import sys; {prelude}; from bot.cli import main; sys.exit(main(['serve']))",
+    )
+
+
+def test_serve_without_ray_installed_says_how_to_install_it():
+    done = python_serve("sys.modules['ray'] = None")
     assert done.returncode == 1
     assert done.stderr == (
         'error: Ray Serve is not installed; run pip install "stylebot[serve]".\n'
@@ -111,26 +121,14 @@ def test_serve_without_ray_installed_says_how_to_install_it():
 
 
 def test_serve_refuses_a_bad_option_in_one_sentence():
-    done = subprocess.run(
-        [STYLEBOT, "serve", "--replicas", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
-    )
+    done = stylebot_serve(STYLEBOT, "serve", "--replicas", "0")
     assert done.returncode == 1
     assert done.stderr == "error: --replicas must be an integer of at least 1, not 0.\n"
 
 
 def test_serve_refuses_a_cluster_nobody_answers_for():
     address = f"{LOOPBACK}:{free_port()}"
-    done = subprocess.run(
-        [STYLEBOT, "serve", "--address", address],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
-    )
+    done = stylebot_serve(STYLEBOT, "serve", "--address", address)
     assert done.returncode == 1
     assert (
         done.stderr == f"error: Could not reach the Ray cluster at {address}: connection refused.\n"
@@ -138,17 +136,8 @@ def test_serve_refuses_a_cluster_nobody_answers_for():
 
 
 def test_serve_without_haproxy_says_what_to_do():
-    no_haproxy = (
-        "import sys; import bot.commands.serve as serve; serve.haproxy_installed = lambda: False; "
-        "from bot.cli import main; sys.exit(main(['serve']))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", no_haproxy],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "STYLEBOT_CONFIG"},
-    )
+    done = python_serve(
+        "import bot.commands.serve as serve; serve.haproxy_installed = lambda: False")
     assert done.returncode == 1
     assert done.stderr == (
         'error: The HAProxy ingress needs HAProxy: run pip install "stylebot[serve]" (it brings '
