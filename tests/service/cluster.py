@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from bot.config import Settings, load_settings, override
 LOOPBACK = "127.0.0.1"
 PAINTER_APP = "stylebot-painters"
 PAINTER_CLASS = f"ServeReplica:{PAINTER_APP}:Painter"
+HAPROXY_PAINTERS = f"http-{PAINTER_APP}"  # the painters' backend in Serve's HAProxy config
 
 
 def free_port() -> int:
@@ -81,10 +84,31 @@ def painter_actors() -> list[dict]:
     ]
 
 
+def haproxy_painters_up() -> int | None:
+    """How many painter replicas HAProxy has UP, from its stats page (on the port the session
+    gave it, RAY_SERVE_HAPROXY_STATS_PORT), or None where there is no such port."""
+    port = os.environ.get("RAY_SERVE_HAPROXY_STATS_PORT")
+    if port is None:
+        return None
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/stats;csv", timeout=2) as page:
+            lines = page.read().decode().splitlines()
+    except OSError:
+        return 0
+    header = lines[0].lstrip("# ").split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    return sum(
+        1 for row in rows
+        if row["pxname"] == HAPROXY_PAINTERS and row["svname"].startswith("SERVE_REPLICA")
+        and row["status"].startswith("UP")
+    )
+
+
 def wait_for_painters(
     count: int, *, without: set[str] = frozenset(), timeout: float = 90
 ) -> list[dict]:
-    """Wait until `count` painters are alive (none of them in `without`), and Serve says so."""
+    """Wait until `count` painters are alive (none of them in `without`), Serve says so, and
+    HAProxy sends requests to all of them (it learns of a new replica a moment later)."""
     from ray import serve
 
     deadline = time.monotonic() + timeout
@@ -95,7 +119,7 @@ def wait_for_painters(
             (status := apps.get(name)) is not None and status.status == "RUNNING"
             for name in ("stylebot", PAINTER_APP)
         )
-        if len(actors) == count and running:
+        if len(actors) == count and running and haproxy_painters_up() in (None, count):
             return actors
         time.sleep(0.5)
     raise AssertionError(f"{count} painter replicas were not running within {timeout} s.")

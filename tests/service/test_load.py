@@ -7,11 +7,13 @@ import time
 from collections.abc import AsyncIterator
 
 from bot.service.errors import BUSY
-from tests.service.cluster import painter_actors
+from tests.service.cluster import haproxy_painters_up, wait_for_painters
 from tests.service.http import Answer, multipart, photo_bytes, stylize
 
 
 async def test_concurrent_requests_spread_over_both_replicas_and_nodes(service, http):
+    await asyncio.to_thread(wait_for_painters, 2)
+    assert haproxy_painters_up() == 2  # the requests below go through HAProxy
     replicas, nodes = set(), set()
     for _ in range(3):
         # Two at once, no more than the queue holds: Serve counts a request as queued until a
@@ -47,7 +49,7 @@ async def test_a_full_queue_answers_503_with_retry_after_then_the_queue_is_paint
                              headers={"Content-Type": kind}) as response:
             return Answer(response.status, response.headers.copy(), await response.read())
 
-    assert len(painter_actors()) == 2
+    await asyncio.to_thread(wait_for_painters, 2)
     settings = service.settings.service
     slots = 2 * (settings.max_ongoing_requests + settings.max_queued_requests)
     held = []
