@@ -62,13 +62,14 @@ class Prepared:
 class Painter:
     """One replica: the engine (threads = the replica's CPUs), preset bytes and style vectors.
 
-    Serve's proxy sends it each POST /v1/stylize directly (no ingress hop): the replica reads
-    the form as it arrives (413 from Content-Length, then while reading), checks it (400),
-    decodes the inputs and paints in a thread, and answers the painting, or, with
+    Serve's HTTP ingress (HAProxy, or Serve's proxy) sends it each POST /v1/stylize directly
+    (no ingress app in between): the replica reads the form as it arrives (413 from
+    Content-Length, then while reading), checks it (400), decodes the inputs and paints in a
+    thread, and answers the painting, or, with
     `progress=true`, a multipart/mixed stream (docs/design.md). It decodes and paints one
     request at a time (`_working`: its engine already has all its CPUs); with
     `max_ongoing_requests` above 1 the others wait in it, so the next painting starts the
-    moment one ends, with no round trip to Serve's router. Style vectors are keyed by the
+    moment one ends, with no round trip through the ingress. Style vectors are keyed by the
     style image's SHA-256 (`bot.stylization.style_from_bytes`) in the engine's cache: in memory,
     and on the node's disk under the cache folder, so an uploaded style costs the style network
     once per node.
@@ -138,12 +139,12 @@ class Painter:
     def _prepare(self, order: PaintOrder, presets: dict[str, bytes]) -> Prepared:
         """The inputs decoded (on a worker thread), once no other request is being worked on."""
         with self._working:
-            start = time.perf_counter()
-            return self._decoded(order, presets, start)
+            return self._decoded(order, presets)
 
-    def _decoded(self, order: PaintOrder, presets: dict[str, bytes], start: float) -> Prepared:
+    def _decoded(self, order: PaintOrder, presets: dict[str, bytes]) -> Prepared:
         """The styles, then the photo: an animation (told by its bytes, as the CLI does) or a
         still, decoded; each bad input raises its sentence."""
+        start = time.perf_counter()
         styles = [
             style_from_bytes(
                 presets[style.preset] if style.preset is not None else style.data or b"",
