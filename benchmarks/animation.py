@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -98,6 +99,11 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
+def _page_faults() -> int:
+    """Minor page faults of this process so far (memory the kernel had to hand it afresh)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def speed(engine: LiteEngine, reps: int) -> None:
     frames = moving_frames(72, (480, 270), step=5)
     inputs = {"MP4": video(frames, "mp4", fps=24),
@@ -107,25 +113,28 @@ def speed(engine: LiteEngine, reps: int) -> None:
     vector = engine.job_vector(styles, 1.0, pictures[0])
     shares: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
+    faults: dict[str, list[int]] = {}
     sizes: dict[str, int] = {}
 
     def engine_alone() -> None:
-        start = _cpu_seconds()
+        start, start_faults = _cpu_seconds(), _page_faults()
         for picture in pictures:
             engine.stylize_with_vector(picture, vector)
         cpu.setdefault(ALONE, []).append(_cpu_seconds() - start)
+        faults.setdefault(ALONE, []).append(_page_faults() - start_faults)
 
     def all_in(name: str, source: str, out: str, steady: bool, overlap: bool
                ) -> Callable[[], None]:
         def run() -> None:
             timed = TimedEngine(engine)
-            start, start_cpu = time.perf_counter(), _cpu_seconds()
+            start, start_cpu, start_faults = time.perf_counter(), _cpu_seconds(), _page_faults()
             result = paint_animation(timed, animation_of(inputs[source]), styles, OPTIONS,
                                      steady=steady, overlap=overlap, encode_as=out)
             sizes[name] = len(result.encode(out))
             wall = time.perf_counter() - start
             shares.setdefault(name, []).append(wall / timed.seconds - 1)
             cpu.setdefault(name, []).append(_cpu_seconds() - start_cpu)
+            faults.setdefault(name, []).append(_page_faults() - start_faults)
         return run
 
     cases = {ALONE: engine_alone}
@@ -148,7 +157,8 @@ def speed(engine: LiteEngine, reps: int) -> None:
     print("  wall = all-in / engine alone - 1, median over rounds of back-to-back runs; "
           "cpu = the same for the process's CPU-seconds;\n  in-run = wall time outside the "
           "engine's calls / time in them, within one run (with the helper thread the engine's "
-          "calls run beside it, so wall is the figure)")
+          "calls run beside it, so wall is the figure);\n  faults = minor page faults a frame "
+          "(pages the kernel hands the process afresh)")
     for name, result in runs.items():
         fps = 72 / result.median()
         extra = ""
@@ -158,6 +168,7 @@ def speed(engine: LiteEngine, reps: int) -> None:
             extra = (f"  wall {paired_ratio(result, base) - 1:+6.1%}, cpu {cpu_ratio:+6.1%}, "
                      f"in-run {statistics.median(shares[name]):+6.1%}, "
                      f"{sizes[name] / 1024:5.0f} KiB")
+        extra += (", " if extra else "  ") + f"faults {statistics.median(faults[name]) / 72:.0f}"
         print(f"  {name:38} {result.median():6.2f} s  {fps:5.1f} frames/s{extra}")
 
 

@@ -1,7 +1,7 @@
 """The painting service on Ray Serve: throughput with 1 vs 2 replicas, added latency, memory.
 
 Run: STYLEBOT_MIRROR=../shared python -m benchmarks.service [--rounds N] [--seconds S]
-     [--max-ongoing N] [--ingress proxy|haproxy]
+     [--max-ongoing N] [--ingress proxy|haproxy] [--control-loop-interval S]
 
 One local Ray instance on loopback with two services deployed side by side (Ray is told of 3
 CPUs so both fit; only one works at a time, so each painter still has a core of its own):
@@ -15,7 +15,8 @@ latency of one painting through the service against the same painting in this pr
 of all of Ray's processes at rest.
 
 `--ingress proxy` runs the service on Serve's Python proxy instead of its default, the
-HAProxy ingress (the [service] ingress setting).
+HAProxy ingress (the [service] ingress setting); `--control-loop-interval 0.1` runs Serve's
+controller at its own pace instead of the [service] setting's 0.5 s.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import aiohttp
 import psutil
 
 from benchmarks.common import QUIET, cpu_summary, jpeg_bytes, load, mirror, wait_quiet
-from bot.config import load_settings, override
+from bot.config import ServiceSettings, load_settings, override
 from tests.service.cluster import free_port, processes_of
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray on loopback (read at import)
@@ -48,15 +49,14 @@ SIZE = (1024, 768)
 
 
 
-def settings(cache: Path, replicas: int, max_ongoing: int | None = None,
-             ingress: str = "haproxy"):
+def settings(cache: Path, replicas: int, **service: object):
+    """The benchmark's settings: `replicas` painters of 1 thread, a long queue, and the
+    [service] settings given (max_ongoing_requests, ingress...; None = the default)."""
     base = load_settings(env={})
     base = override(base, "paths", {"mirror": str(mirror()), "cache_dir": str(cache)})
-    service = {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64,
-               "ingress": ingress}
-    if max_ongoing is not None:  # else the default
-        service["max_ongoing_requests"] = max_ongoing
-    return override(base, "service", service)
+    chosen = {name: value for name, value in service.items() if value is not None}
+    options = {"replicas": replicas, "num_cpus": 1, "max_queued_requests": 64, **chosen}
+    return override(base, "service", options)
 
 
 async def paint(http: aiohttp.ClientSession, url: str, photo: bytes) -> tuple[float, float]:
@@ -208,9 +208,10 @@ def rates_text(values: list[float]) -> str:
 
 
 @contextmanager
-def local_serve(num_cpus: int, ingress: str = "haproxy") -> Iterator[tuple[int, str]]:
-    """A local Ray instance of `num_cpus` on loopback with Serve's HTTP ingress on a free port:
-    (port, the session's folder); Serve and Ray are shut down after the block."""
+def local_serve(num_cpus: int, service: ServiceSettings) -> Iterator[tuple[int, str]]:
+    """A local Ray instance of `num_cpus` on loopback with Serve started as `service` says
+    but on a free port: (port, the session's folder); Serve and Ray are shut down after the
+    block."""
     import ray
     from ray import serve
 
@@ -220,26 +221,28 @@ def local_serve(num_cpus: int, ingress: str = "haproxy") -> Iterator[tuple[int, 
              _node_ip_address="127.0.0.1")
     try:
         port = free_port()
-        start_serve("127.0.0.1", port, "HeadOnly", ingress)
+        start_serve(service, port)
         yield port, ray._private.worker._global_node.get_session_dir_path()
     finally:
         serve.shutdown()
         ray.shutdown()
 
 
-async def measure(rounds: int, patience: float, seconds: float, max_ongoing: int | None,
-                  ingress: str) -> None:
+async def measure(rounds: int, patience: float, seconds: float, **service: object) -> None:
+    """Print the figures; `service`: [service] settings for both services (None = default)."""
     from bot.service.app import run_service
 
     cache = Path(tempfile.gettempdir()) / "stylebot-bench-service-cache"
     photo = jpeg_bytes(*SIZE)
     print(cpu_summary())
-    ongoing = settings(cache, 1, max_ongoing).service.max_ongoing_requests
+    chosen = settings(cache, 1, **service).service
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, PNG out, {rounds} rounds, "
-          f"max_ongoing_requests {ongoing}, ingress {INGRESS_NAMES[ingress]}")
-    with local_serve(num_cpus=3, ingress=ingress) as (port, session_dir):
-        run_service(settings(cache, 1, max_ongoing, ingress), prefix="/one", name="one")
-        run_service(settings(cache, 2, max_ongoing, ingress), prefix="/two", name="two")
+          f"max_ongoing_requests {chosen.max_ongoing_requests}, ingress "
+          f"{INGRESS_NAMES[chosen.ingress]}, Serve's control loop every "
+          f"{chosen.control_loop_interval:g} s")
+    with local_serve(3, chosen) as (port, session_dir):
+        run_service(settings(cache, 1, **service), prefix="/one", name="one")
+        run_service(settings(cache, 2, **service), prefix="/two", name="two")
         one, two = f"http://127.0.0.1:{port}/one", f"http://127.0.0.1:{port}/two"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
             for url, replicas in ((one, 1), (two, 2)):  # compile shapes, cache the vector
@@ -344,9 +347,12 @@ def main() -> None:
                         help="the painters' max_ongoing_requests (default: the setting's)")
     parser.add_argument("--ingress", choices=("haproxy", "proxy"), default="haproxy",
                         help="HTTP ingress: HAProxy (the default) or Serve's Python proxy")
+    parser.add_argument("--control-loop-interval", type=float, default=None,
+                        help="seconds between Serve's controller rounds (default: the setting's)")
     args = parser.parse_args()
-    asyncio.run(measure(args.rounds, args.patience, args.seconds, args.max_ongoing,
-                        args.ingress))
+    asyncio.run(measure(args.rounds, args.patience, args.seconds,
+                        max_ongoing_requests=args.max_ongoing, ingress=args.ingress,
+                        control_loop_interval=args.control_loop_interval))
 
 
 if __name__ == "__main__":

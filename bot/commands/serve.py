@@ -175,7 +175,7 @@ def _deploy(settings: Settings) -> str:
     from bot.service.app import run_service, start_serve
 
     service = settings.service
-    start_serve(service.host, service.port, service.proxy_location, service.ingress)
+    start_serve(service)
     try:
         run_service(settings)
     except Exception as error:  # Serve reports a replica that fails to start as RuntimeError

@@ -123,14 +123,12 @@ def build_painters(args: Mapping[str, Any] | None = None) -> Application:
     return build_painter_app(settings_from_args(args))
 
 
-def start_serve(
-    host: str, port: int, proxy_location: str = "HeadOnly", ingress: str = "haproxy"
-) -> None:
-    """Start Serve (controller and HTTP ingress: HAProxy, or Serve's Python proxies) unless
-    this cluster runs it already; its own answers are the API's JSON sentences
-    (bot.service.proxy)."""
+def start_serve(service: ServiceSettings, port: int | None = None) -> None:
+    """Start Serve (controller and HTTP ingress: HAProxy, or Serve's Python proxies) as
+    [service] says (on `port` if given) unless this cluster runs it already; its own answers
+    are the API's JSON sentences (bot.service.proxy)."""
     serve.start(
-        http_options={"host": host, "port": port},
-        proxy_location=proxy_location,
-        controller_options=controller_options(ingress),
+        http_options={"host": service.host, "port": service.port if port is None else port},
+        proxy_location=service.proxy_location,
+        controller_options=controller_options(service.ingress, service.control_loop_interval),
     )

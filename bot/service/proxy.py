@@ -33,6 +33,9 @@ HAPROXY_ENV = "RAY_SERVE_ENABLE_HA_PROXY"  # Serve's HAProxy ingress, read by ea
 # retries a refused connection elsewhere, so 5 s is plenty, and stopping takes 5 s, not 30.
 DRAINING_ENV = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
 DRAINING_S = "5"
+# Seconds the Serve controller sleeps between its rounds (Serve's default 0.1); read by the
+# controller alone, when it starts.
+CONTROL_LOOP_ENV = "RAY_SERVE_CONTROL_LOOP_INTERVAL_S"
 REWRITTEN = (429, 503)  # Serve's backpressure and unavailable answers
 
 
@@ -50,10 +53,12 @@ def serve_env(ingress: str) -> dict[str, str]:
     return {CALLBACK_ENV: CALLBACK_PATH, HAPROXY_ENV: "1", DRAINING_ENV: DRAINING_S}
 
 
-def controller_options(ingress: str) -> dict[str, Any]:
+def controller_options(ingress: str, control_loop_interval: float) -> dict[str, Any]:
     """`serve.start(controller_options=...)`: the proxies and HAProxy's manager inherit the
-    controller's env vars (the replicas get them from their own options)."""
-    return {"runtime_env": {"env_vars": serve_env(ingress)}}
+    controller's env vars (the replicas get them from their own options); the controller also
+    reads how long it sleeps between its rounds ([service] control_loop_interval)."""
+    env = {**serve_env(ingress), CONTROL_LOOP_ENV: f"{control_loop_interval:g}"}
+    return {"runtime_env": {"env_vars": env}}
 
 
 async def _send_json(send: Send, status: int, headers: list[Any], sentence: str) -> None:

@@ -48,11 +48,11 @@ def service(mirror_dir, tmp_path_factory):
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False)
         port = free_port()
-        start_serve(LOOPBACK, port, "HeadOnly")
         settings = service_settings(
             mirror_dir, shared_cache_dir(tmp_path_factory),
             replicas=2, num_cpus=1, max_queued_requests=2, retry_after=2.0,
         )
+        start_serve(settings.service, port)
         run_service(settings)
         raylets = [p for p in processes_of(session_dir) if "raylet" in p.name()]
         assert len(raylets) == 2

@@ -9,6 +9,7 @@ from ray.serve import Application
 from ray.serve._private.utils import import_attr
 from ray.serve.schema import ServeDeploySchema
 
+from bot.config import ServiceSettings
 from bot.service.app import (
     PAINTER_APP_NAME,
     build,
@@ -16,7 +17,12 @@ from bot.service.app import (
     painter_options,
     settings_from_args,
 )
-from bot.service.proxy import CALLBACK_PATH, proxy_middlewares, serve_env
+from bot.service.proxy import (
+    CALLBACK_PATH,
+    controller_options,
+    proxy_middlewares,
+    serve_env,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "serve.yaml"
 
@@ -33,7 +39,8 @@ def test_serve_yaml_is_valid_and_its_two_apps_build(monkeypatch):
         assert isinstance(import_attr(app.import_path)(app.args), Application)
     # Serve's processes get the HAProxy ingress and the JSON error middleware from the
     # controller's environment, the same as `stylebot serve` gives them
-    assert config.controller_options.runtime_env["env_vars"] == serve_env("haproxy")
+    assert config.controller_options.runtime_env == controller_options(
+        "haproxy", ServiceSettings().control_loop_interval)["runtime_env"]
     assert painter_options(settings_from_args(painters.args).service)["ray_actor_options"][
         "runtime_env"]["env_vars"] == serve_env("haproxy")
     assert import_attr(CALLBACK_PATH.replace(":", ".")) is proxy_middlewares

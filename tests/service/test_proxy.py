@@ -9,6 +9,7 @@ from bot.service.errors import BUSY, NOT_ANSWERING, PAINTER_LOST
 from bot.service.proxy import (
     CALLBACK_ENV,
     CALLBACK_PATH,
+    CONTROL_LOOP_ENV,
     HAPROXY_ENV,
     JsonErrors,
     controller_options,
@@ -80,4 +81,5 @@ def test_each_ingress_gives_serve_the_middleware_and_its_own_setting():
     haproxy, proxy = serve_env("haproxy"), serve_env("proxy")
     assert haproxy[CALLBACK_ENV] == proxy[CALLBACK_ENV] == CALLBACK_PATH
     assert (haproxy[HAPROXY_ENV], proxy[HAPROXY_ENV]) == ("1", "0")
-    assert controller_options("proxy") == {"runtime_env": {"env_vars": proxy}}
+    assert controller_options("proxy", 0.5) == {
+        "runtime_env": {"env_vars": {**proxy, CONTROL_LOOP_ENV: "0.5"}}}

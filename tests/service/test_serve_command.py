@@ -14,6 +14,7 @@ import pytest
 
 from bot.commands.serve import haproxy_installed, unreachable_painters
 from bot.config import load_settings, override
+from bot.service.proxy import CONTROL_LOOP_ENV
 from tests.commands import STYLEBOT, shared_cache_dir
 from tests.service.cluster import LOOPBACK, free_port, own_haproxy_ports, still_running
 from tests.service.http import EXAMPLES, multipart
@@ -75,6 +76,8 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(
         ray_processes = psutil.Process(process.pid).children(recursive=True)
         haproxy = [p for p in ray_processes if p.name() == "haproxy"]
         assert len(haproxy) == (1 if ingress == "haproxy" else 0)
+        controller = [p for p in ray_processes if "ServeController" in " ".join(p.cmdline())]
+        assert [p.environ().get(CONTROL_LOOP_ENV) for p in controller] == ["0.5"]  # [service]
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=90)
     finally:
