@@ -5,8 +5,9 @@
 - speed: a 480x270, 72-frame clip (MP4 and GIF in; GIF and MP4 out), all-in (decode, paint,
   steady, encode) against the engine alone painting the same frames already in memory with the
   same precomputed vector; the overhead is all-in / engine-alone - 1 (target <= 15 %), as wall
-  time, CPU-seconds and in-run (time outside the engine's calls / time in them); each pair in
-  turn on one thread and with the helper thread that decodes and steadies beside the engine.
+  time, CPU-seconds and in-run (time outside the engine's calls / time in them), with the
+  minor page faults a frame; each pair in turn on one thread and with the helper thread that
+  decodes and steadies beside the engine.
 - rss: peak RSS of a fresh process painting 120 frames at 512 px (MP4 in, GIF and MP4 out).
 - flicker: a clip with a still background and a moving square: mean |difference| between
   consecutive frames in the still area, for the input, frames painted independently, and with
