@@ -24,14 +24,18 @@ INGRESS_MAX_ONGOING = 1000  # the front never paints: health checks and preset l
 ROUTER_BACKOFF_S = (0.005, 0.04)  # first and longest pause; doubled in between
 
 
+def actor_options(service: ServiceSettings, **resources: float) -> dict[str, Any]:
+    """`ray_actor_options` of a deployment: its resources, and the environment every Serve
+    process of the service gets (bot.service.proxy.serve_env)."""
+    return {**resources, "runtime_env": {"env_vars": serve_env(service.ingress)}}
+
+
 def painter_options(service: ServiceSettings) -> dict[str, Any]:
     """Serve options of the Painter deployment: replicas (or autoscaling), CPUs, queues."""
     options: dict[str, Any] = {
-        "ray_actor_options": {
-            "num_cpus": service.num_cpus,
-            "num_gpus": service.num_gpus,
-            "runtime_env": {"env_vars": serve_env(service.ingress)},
-        },
+        "ray_actor_options": actor_options(
+            service, num_cpus=service.num_cpus, num_gpus=service.num_gpus
+        ),
         "max_ongoing_requests": service.max_ongoing_requests,
         "max_queued_requests": service.max_queued_requests,
         "backpressure_config": BackpressureConfig(
@@ -63,10 +67,7 @@ def ingress_options(service: ServiceSettings) -> dict[str, Any]:
     """Serve options of the front's Ingress deployment: no CPU reserved, many at once."""
     return {
         "num_replicas": service.ingress_replicas,
-        "ray_actor_options": {
-            "num_cpus": 0,
-            "runtime_env": {"env_vars": serve_env(service.ingress)},
-        },
+        "ray_actor_options": actor_options(service, num_cpus=0),
         "max_ongoing_requests": INGRESS_MAX_ONGOING,
     }
 

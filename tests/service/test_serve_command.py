@@ -20,7 +20,8 @@ from tests.service.cluster import LOOPBACK, free_port, own_haproxy_ports, still_
 from tests.service.http import EXAMPLES, multipart
 
 
-def serve_env(mirror_dir, tmp_path_factory) -> dict[str, str]:
+def serve_process_env(mirror_dir, tmp_path_factory) -> dict[str, str]:
+    """The environment of a `stylebot serve` process beside the session's cluster."""
     env = {k: v for k, v in os.environ.items() if k not in ("STYLEBOT_CONFIG", "RAY_ADDRESS")}
     env["STYLEBOT_MIRROR"] = str(mirror_dir)
     env["STYLEBOT_CACHE_DIR"] = str(shared_cache_dir(tmp_path_factory))
@@ -48,7 +49,7 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigint(
     process = subprocess.Popen(
         [STYLEBOT, "serve", "--replicas", "1", "--host", LOOPBACK, "--port", str(port),
          "--ingress", ingress],
-        env=serve_env(mirror_dir, tmp_path_factory),
+        env=serve_process_env(mirror_dir, tmp_path_factory),
         stdout=subprocess.PIPE,
         stderr=errors,
         text=True,
