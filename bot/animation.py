@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -23,63 +23,13 @@ from bot.imaging.animation import (
     encode_to_fit,
 )
 from bot.imaging.animation.encode import ClipWriter, clip_writer
-from bot.stylization import StylizeOptions, frame_painter
+from bot.stylization import StylizeOptions, paint_frames
 
 T = TypeVar("T")
 #: progress(frames painted so far, frames expected in all)
 Progress = Callable[[int, int], None]
-#: How long the helper thread waits at most for the network to finish before working anyway.
-HELPER_PATIENCE = 0.25
-DECODE_AHEAD = 2  # frames the helper decodes ahead of the one being painted
+DECODE_AHEAD = 2  # frames the helper decodes ahead of the ones the engine has taken
 KEEP_SLACK = 2  # painted frames that may wait for the helper to steady and encode them
-
-
-class InferenceWindow:
-    """Entered by the painting thread for exactly the network's run; the helper thread waits
-    for it to close before each step. The network runs on every core, so a helper step during
-    it holds one of its threads back and the others wait at the next barrier: the step's whole
-    time is added to the frame's. Between runs (the conversions before and after, on one
-    thread) a core is free, and the helper's steps cost no wall time there."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._running = False
-
-    def __enter__(self) -> None:
-        with self._changed:
-            self._running = True
-
-    def __exit__(self, *exc: object) -> None:
-        with self._changed:
-            self._running = False
-            self._changed.notify_all()
-
-    def wait_closed(self, timeout: float = HELPER_PATIENCE) -> None:
-        """Return once the network is not running (or after `timeout` seconds regardless)."""
-        with self._changed:
-            self._changed.wait_for(lambda: not self._running, timeout)
-
-
-class Pacing:
-    """When the helper thread takes its next step: between the network's runs while it is
-    ahead (DECODE_AHEAD frames decoded, at most KEEP_SLACK painted frames waiting for it), at
-    once when the painting thread would otherwise soon wait for it. The counts are written by
-    one thread each; a stale read only makes a step wait or hurry once."""
-
-    def __init__(self, window: InferenceWindow | None) -> None:
-        self.window = window
-        self.decoded = 0  # by the helper
-        self.kept = 0  # by the helper
-        self.painted = 0  # by the painting thread
-
-    def behind(self) -> bool:
-        return (self.decoded < self.painted + DECODE_AHEAD
-                or self.painted - self.kept >= KEEP_SLACK)
-
-    def wait_turn(self) -> None:
-        """Before a helper step: wait for the network's run to end, unless behind."""
-        if self.window is not None and not self.behind():
-            self.window.wait_closed()
 
 
 @dataclass
@@ -144,63 +94,51 @@ def paint_animation(
     """Paint every frame `animation` gives (already trimmed, paced and capped in size).
 
     The style vector is computed once and every frame has one size, so one compiled shape
-    serves the whole clip. With `steady`, areas whose input did not change keep their painting
-    (see Steadier). One helper thread decodes frames ahead (DECODE_AHEAD) and steadies the
-    painted ones (at most KEEP_SLACK waiting); decoding and steadying are C code that lets go
-    of the GIL. Its steps wait while the network runs, unless it falls behind (Pacing): the
-    network uses every core, so a step beside it would add its whole time to the frame's.
-    With `encode_as` ("GIF", "MP4" or "WEBP") the helper also encodes each frame once it is
-    steadied, so little is left to do after the last one (`result.encode(encode_as)`).
-    `overlap=False` does all of it in turn on the calling thread (for the benchmark).
+    serves the whole clip; the lite engine paints several frames at once, one per stream of
+    its network (`stylization.paint_frames`). With `steady`, areas whose input did not change
+    keep their painting (see Steadier). One helper thread decodes frames ahead (DECODE_AHEAD)
+    and steadies the painted ones (at most KEEP_SLACK waiting); decoding and steadying are C
+    code that lets go of the GIL. With `encode_as` ("GIF", "MP4" or "WEBP") the helper also
+    encodes each frame once it is steadied, so little is left to do after the last one
+    (`result.encode(encode_as)`). `overlap=False` decodes, steadies and encodes on the calling
+    thread in turn with the painting (for the benchmark).
     Raises ImageError (one sentence) if the input turns out damaged part-way.
     """
     clip = PaintedClip(loop=animation.loop)
     steadier = Steadier() if steady else None
-    paint: Callable[[Image.Image], Image.Image] | None = None
     expected = animation.expected_frames()
     frames = animation.frames()
     # a GIF's palette comes from the first half of the clip (see gif_writer.palette_of)
     writer: ClipWriter | None = None if encode_as is None else clip_writer(
         encode_as, animation.loop, palette_frames=max(1, expected // 2))
 
-    # the helper's steps wait while the network runs, unless behind (InferenceWindow, Pacing)
-    window = InferenceWindow() if overlap else None
-    pacing = Pacing(window)
-
-    def decode() -> Frame | None:
-        pacing.wait_turn()
-        frame = next(frames, None)
-        if frame is not None:
-            pacing.decoded += 1
-        return frame
-
     def keep(frame: Frame, painted: Image.Image) -> None:
-        pacing.wait_turn()
         shown = painted if steadier is None else steadier(frame.picture, painted)
         pixels = np.asarray(shown, dtype=np.uint8)  # read-only: nothing writes into frames
         clip.append(pixels, frame.duration)
         if writer is not None:
-            pacing.wait_turn()
             writer.add(pixels, frame.duration)
-        pacing.kept += 1
 
     helper = ThreadPoolExecutor(1, thread_name_prefix="stylebot-frames") if overlap else InPlace()
+
+    def decoded() -> Iterator[Frame]:
+        """The frames, decoded by the helper DECODE_AHEAD ahead of the engine's taking them."""
+        ahead = deque(helper.submit(next, frames, None) for _ in range(DECODE_AHEAD))
+        while (frame := ahead.popleft().result()) is not None:
+            ahead.append(helper.submit(next, frames, None))
+            yield frame
+
     kept: deque[Future[None]] = deque()
     try:
-        ahead = deque(helper.submit(decode) for _ in range(DECODE_AHEAD))
-        painted_count = 0
-        while (frame := ahead.popleft().result()) is not None:
-            ahead.append(helper.submit(decode))  # more frames, while this one is painted
-            if paint is None:
-                paint = frame_painter(engine, styles, options, frame.picture, inferring=window)
-            kept.append(helper.submit(keep, frame, paint(frame.picture)))
-            painted_count += 1
-            pacing.painted = painted_count
-            while len(kept) > KEEP_SLACK:
-                kept.popleft().result()  # raises what steadying an earlier frame raised
-            if progress is not None:
-                expected = max(expected, painted_count)
-                progress(painted_count, expected)
+        # closed before the frames are: the engine finishes the frames it is painting first
+        with contextlib.closing(paint_frames(engine, styles, options, decoded())) as painting:
+            for count, (frame, painted) in enumerate(painting, start=1):
+                kept.append(helper.submit(keep, frame, painted))
+                while len(kept) > KEEP_SLACK:
+                    kept.popleft().result()  # raises what steadying an earlier frame raised
+                if progress is not None:
+                    expected = max(expected, count)
+                    progress(count, expected)
         for pending in kept:
             pending.result()
         encoded = {} if writer is None or encode_as is None else {

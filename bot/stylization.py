@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import math
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from bot.engine import Engine, WeightedStyle
 from bot.engine.base import VectorEngine
 from bot.imaging import ImageLimits, decode_image, fit_long_side, keep_colours, read_image_bytes
+
+if TYPE_CHECKING:
+    from bot.imaging.animation import Frame
 
 
 @dataclass(frozen=True)
@@ -66,34 +72,40 @@ def stylize(
     return keep_colours(painted, capped) if options.keep_colours else painted
 
 
-def frame_painter(
+def paint_frames(
     engine: Engine,
     styles: Sequence[WeightedStyle],
     options: StylizeOptions,
-    first_frame: Image.Image,
-    *,
-    inferring: AbstractContextManager[object] | None = None,
-) -> Callable[[Image.Image], Image.Image]:
-    """Paint the frames of one animation (all of one size, already capped) as `stylize` would.
+    frames: Iterable[Frame],
+) -> Generator[tuple[Frame, Image.Image], None, None]:
+    """Paint the frames of one animation (all of one size, already capped) as `stylize` would,
+    yielding each frame with its painting, in order.
 
     An engine with style vectors computes the job's vector once (strength taken against the
-    first frame's own vector), so every frame gets the same style and one compiled shape;
-    another engine (hub) is asked per frame. Colours are kept per frame if asked. `inferring`
-    is entered while the network runs (engines with style vectors only).
+    first frame's own vector), so every frame gets the same style and one compiled shape, and
+    paints several frames at once (`stylize_frames`: frames are taken ahead of the paintings
+    handed back); another engine (hub) is asked per frame. Colours are kept per frame if asked.
     """
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    taken: deque[Frame] = deque()  # taken by the engine, not yet handed back painted
+
+    def pictures() -> Iterator[Image.Image]:
+        for frame in itertools.chain([first], frames):
+            taken.append(frame)
+            yield frame.picture
+
+    painted: Generator[Image.Image, None, None]
     if isinstance(engine, VectorEngine):
-        vector = engine.job_vector(styles, options.strength, first_frame)
-
-        def painted(frame: Image.Image) -> Image.Image:
-            return engine.stylize_with_vector(frame, vector, options.strength,
-                                              inferring=inferring)
+        vector = engine.job_vector(styles, options.strength, first.picture)
+        painted = engine.stylize_frames(pictures(), vector, options.strength)
     else:
-
-        def painted(frame: Image.Image) -> Image.Image:
-            return engine.stylize(frame, styles, options.strength)
-
-    def paint(frame: Image.Image) -> Image.Image:
-        result = painted(frame)
-        return keep_colours(result, frame) if options.keep_colours else result
-
-    return paint
+        painted = (engine.stylize(picture, styles, options.strength) for picture in pictures())
+    with contextlib.closing(painted):  # an engine stopped early finishes the frames it runs
+        for painting in painted:
+            frame = taken.popleft()
+            if options.keep_colours:
+                painting = keep_colours(painting, frame.picture)
+            yield frame, painting

@@ -34,12 +34,21 @@ class GatedEngine:
             raise RuntimeError("the test never opened the engine's gate")
         return self._real.stylize(content, styles, strength)
 
-    def stylize_with_vector(self, content, vector, strength: float = 1.0, *,
-                            inferring=None):  # a clip's frames
+    def stylize_with_vector(self, content, vector, strength: float = 1.0):
         self.threads.add(threading.get_ident())
         if not self._wait(GATE_TIMEOUT):
             raise RuntimeError("the test never opened the engine's gate")
-        return self._real.stylize_with_vector(content, vector, strength, inferring=inferring)
+        return self._real.stylize_with_vector(content, vector, strength)
+
+    def stylize_frames(self, frames, vector, strength: float = 1.0):  # a clip's frames
+        def gated():  # each frame waits for the gate before the engine takes it
+            for frame in frames:
+                self.threads.add(threading.get_ident())
+                if not self._wait(GATE_TIMEOUT):
+                    raise RuntimeError("the test never opened the engine's gate")
+                yield frame
+
+        return self._real.stylize_frames(gated(), vector, strength)
 
 
 def event_gated(real: Any) -> tuple[GatedEngine, threading.Event]:

@@ -8,13 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.animation import (
-    DECODE_AHEAD,
-    KEEP_SLACK,
-    InferenceWindow,
-    Pacing,
-    paint_animation,
-)
+from bot.animation import paint_animation
 from bot.engine import WeightedStyle
 from bot.errors import ImageError
 from bot.imaging import ImageLimits, keep_colours
@@ -205,7 +199,7 @@ def test_painting_with_the_helper_thread_gives_the_frames_of_painting_in_turn(li
 
 
 class FailingEngine:
-    """The lite engine, failing on the third frame it paints."""
+    """The lite engine, failing as it takes the third frame to paint."""
 
     def __init__(self, engine) -> None:
         self.engine, self.painted = engine, 0
@@ -214,11 +208,18 @@ class FailingEngine:
     def job_vector(self, styles, strength=1.0, content=None):
         return self.engine.job_vector(styles, strength, content)
 
-    def stylize_with_vector(self, content, vector, strength=1.0, *, inferring=None):
-        self.painted += 1
-        if self.painted == 3:
-            raise RuntimeError("the engine failed")
-        return self.engine.stylize_with_vector(content, vector, strength, inferring=inferring)
+    def stylize_with_vector(self, content, vector, strength=1.0):
+        return self.engine.stylize_with_vector(content, vector, strength)
+
+    def stylize_frames(self, frames, vector, strength=1.0):
+        def failing():  # the third frame, taken while the first two are being painted
+            for frame in frames:
+                self.painted += 1
+                if self.painted == 3:
+                    raise RuntimeError("the engine failed")
+                yield frame
+
+        return self.engine.stylize_frames(failing(), vector, strength)
 
     def stylize(self, content, styles, strength=1.0):
         return self.engine.stylize(content, styles, strength)
@@ -226,8 +227,6 @@ class FailingEngine:
 
 @pytest.mark.parametrize("overlap", [True, False])
 def test_a_failure_part_way_stops_decoding_and_closes_the_input(lite_engine, styles, overlap):
-    import threading
-
     animation = opened(gif(10))
     closed = []
     animation._closer = lambda: closed.append(threading.current_thread().name)
@@ -297,53 +296,6 @@ def test_a_failure_part_way_leaves_no_half_written_mp4(lite_engine, styles, tmp_
         paint_animation(FailingEngine(lite_engine), opened(gif(10)), [styles["starry-night"]],
                         OPTIONS, encode_as="MP4")
     assert not list(tmp_path.iterdir())
-
-
-class Recording:
-    """An `inferring` context that notes when it is entered and left, and by which thread."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int]] = []
-
-    def __enter__(self) -> None:
-        self.events.append(("enter", threading.get_ident()))
-
-    def __exit__(self, *exc: object) -> None:
-        self.events.append(("exit", threading.get_ident()))
-
-
-def test_the_engine_enters_inferring_once_per_frame_around_the_network_only(lite_engine, styles):
-    frame = input_frames(gif(2))[0]
-    vector = lite_engine.job_vector([styles["starry-night"]], 1.0, frame)
-    recording = Recording()
-    painted = lite_engine.stylize_with_vector(frame, vector, inferring=recording)
-    assert [kind for kind, _ in recording.events] == ["enter", "exit"]
-    assert np.array_equal(np.asarray(painted),
-                          np.asarray(lite_engine.stylize_with_vector(frame, vector)))
-
-
-def test_the_window_holds_the_helper_until_the_network_is_done():
-    window, done = InferenceWindow(), threading.Event()
-    window.wait_closed(timeout=5)  # closed: returns at once
-    with window:
-        helper = threading.Thread(target=lambda: (window.wait_closed(timeout=30), done.set()))
-        helper.start()
-        assert not done.wait(0.2)  # still running: the helper waits
-    assert done.wait(5)  # closed: the helper goes on
-    helper.join()
-
-
-def test_the_helper_waits_only_while_it_is_ahead():
-    pacing = Pacing(InferenceWindow())
-    assert pacing.behind()  # nothing decoded yet: the painting thread waits for the first frame
-    pacing.decoded = DECODE_AHEAD
-    assert not pacing.behind()
-    pacing.painted, pacing.decoded, pacing.kept = 5, 5 + DECODE_AHEAD, 5
-    assert not pacing.behind()
-    pacing.kept = 5 - KEEP_SLACK  # the painting thread would wait for the steadier next
-    assert pacing.behind()
-    pacing.kept, pacing.decoded = 5, 5 + DECODE_AHEAD - 1  # the next frame is not decoded yet
-    assert pacing.behind()
 
 
 def test_frames_are_the_same_with_the_helper_thread_and_in_turn(lite_engine, styles):

@@ -77,8 +77,8 @@ def main() -> None:
         for kind, data in inputs.items():
             timed(f"decode {kind} (open + every frame RGB)",
                   lambda data=data: [f.picture for f in animation_of(data).frames()], args.reps)
-        timed("engine.stylize_with_vector (wall is the figure)",
-              lambda: [engine.stylize_with_vector(p, vector) for p in pictures], args.reps)
+        timed("engine.stylize_frames (wall is the figure)",
+              lambda: list(engine.stylize_frames(pictures, vector)), args.reps)
 
         images = {kind: [Image.fromarray(p) for p in pixels] for kind, pixels in sources.items()}
         painted_images = [Image.fromarray(p) for p in painted]

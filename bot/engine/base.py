@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -92,13 +91,14 @@ class VectorEngine(Protocol):
         ...
 
     def stylize_with_vector(
-        self,
-        content: Image.Image,
-        vector: np.ndarray,
-        strength: float = 1.0,
-        *,
-        inferring: AbstractContextManager[object] | None = None,
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
     ) -> Image.Image:
-        """Paint `content` with a precomputed vector (strength as `stylize` applies it);
-        `inferring` is entered for exactly the network's run (see bot.animation)."""
+        """Paint `content` with a precomputed vector (strength as `stylize` applies it)."""
+        ...
+
+    def stylize_frames(
+        self, frames: Iterable[Image.Image], vector: np.ndarray, strength: float = 1.0
+    ) -> Generator[Image.Image, None, None]:
+        """Paint frames of one size with one vector, in order, each as `stylize_with_vector`
+        would (an engine may paint several at once, taking frames ahead of its results)."""
         ...

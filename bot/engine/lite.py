@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -148,23 +148,47 @@ class LiteEngine:
         return vector
 
     def stylize_with_vector(
-        self,
-        content: Image.Image,
-        vector: np.ndarray,
-        strength: float = 1.0,
-        *,
-        inferring: AbstractContextManager[object] | None = None,
+        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
     ) -> Image.Image:
         """Paint `content` with a precomputed vector; below strength 1 the result is also
-        blended with the photo in pixels (at 0, the photo itself). Output has content's size.
-        `inferring` is entered for exactly the network's run (not the conversions around it)."""
+        blended with the photo in pixels (at 0, the photo itself). Output has content's size."""
         strength = check_strength(strength)
         if strength == 0.0:
             return to_rgb(content)
         photo = to_float_array(content)
-        pixels, (height, width) = pad_to_multiple(photo, self._bucket)
-        painted = self._transfer(np.ascontiguousarray(pixels), vector, inferring)
-        painted = painted[:height, :width]
-        if strength < 1.0:
-            painted = strength * painted + (1.0 - strength) * photo
-        return from_float_array(painted)
+        pixels, _ = pad_to_multiple(photo, self._bucket)
+        return _finish(self._transfer(np.ascontiguousarray(pixels), vector), photo, strength)
+
+    def stylize_frames(
+        self, frames: Iterable[Image.Image], vector: np.ndarray, strength: float = 1.0
+    ) -> Generator[Image.Image, None, None]:
+        """Paint frames of one size with one vector, each as `stylize_with_vector` would, in
+        order; several at once (the transfer net's streams, see TransferNetwork.paint_many),
+        so a frame is taken from `frames` before the ones ahead of it come back."""
+        strength = check_strength(strength)
+        if strength == 0.0:
+            yield from (to_rgb(frame) for frame in frames)
+            return
+        photos: deque[np.ndarray] = deque()  # of the frames being painted, for _finish
+
+        def padded() -> Iterator[np.ndarray]:
+            for frame in frames:
+                photo = to_float_array(frame)
+                photos.append(photo)
+                yield np.ascontiguousarray(pad_to_multiple(photo, self._bucket)[0])
+
+        painting = self._transfer.paint_many(padded(), vector)
+        try:
+            for painted in painting:
+                yield _finish(painted, photos.popleft(), strength)
+        finally:
+            painting.close()
+
+
+def _finish(painted: np.ndarray, photo: np.ndarray, strength: float) -> Image.Image:
+    """The painting cut to the photo's size and, below strength 1, blended with the photo."""
+    height, width = photo.shape[:2]
+    painted = painted[:height, :width]
+    if strength < 1.0:
+        painted = strength * painted + (1.0 - strength) * photo
+    return from_float_array(painted)

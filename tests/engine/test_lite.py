@@ -13,6 +13,7 @@ from bot.engine import WeightedStyle
 from bot.engine.openvino_net import BOTTLENECK, CONTENT_INPUT, TransferNetwork
 from bot.errors import EngineError
 from bot.imaging import to_float_array
+from bot.machine import usable_cores
 from tests.engine.stats import distance, mean_abs_diff
 
 
@@ -140,6 +141,66 @@ def test_compiled_shapes_are_bucketed_and_reused(lite_engine, styles, photo):
     for size in [(300, 200), (310, 210), (320, 250)]:  # all pad to 320x256
         lite_engine.stylize(photo("coffee", size), [styles["great-wave"]])
     assert lite_engine.compilations - before <= 1
+
+
+def frames_of(photo, count: int = 5, size=(200, 150)):
+    """`count` different frames of one size: the photo seen through a sliding window."""
+    wide = photo("coffee", (size[0] + 8 * count, size[1]))
+    return [wide.crop((8 * i, 0, 8 * i + size[0], size[1])) for i in range(count)]
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6, 0.0])
+def test_frames_painted_together_are_the_frames_painted_one_at_a_time(
+    lite_engine, styles, photo, strength
+):
+    frames = frames_of(photo)
+    vector = lite_engine.job_vector([styles["great-wave"]], strength, frames[0])
+    together = list(lite_engine.stylize_frames(iter(frames), vector, strength))
+    assert len(together) == len(frames)
+    for frame, painted in zip(frames, together, strict=True):
+        alone = lite_engine.stylize_with_vector(frame, vector, strength)
+        assert painted.size == frame.size
+        assert np.array_equal(np.asarray(painted), np.asarray(alone))
+    if strength == 0.0:
+        assert np.array_equal(np.asarray(together[2]), np.asarray(frames[2]))
+
+
+def test_the_engine_takes_frames_ahead_and_gives_them_back_in_order(lite_engine, styles, photo):
+    frames, events = frames_of(photo, 6), []
+
+    def taken():
+        for index, frame in enumerate(frames):
+            events.append(("take", index))
+            yield frame
+
+    vector = lite_engine.job_vector([styles["starry-night"]])
+    for index, painted in enumerate(lite_engine.stylize_frames(taken(), vector)):
+        events.append(("give", index))
+        assert np.array_equal(np.asarray(painted),
+                              np.asarray(lite_engine.stylize_with_vector(frames[index], vector)))
+    gives = [events.index(("give", i)) for i in range(6)]
+    assert gives == sorted(gives) and all(events.index(("take", i)) < gives[i] for i in range(6))
+    # the next frame starts before one is handed back; with two cores, two are painted at once
+    ahead = events.index(("give", 0))
+    assert ahead >= (3 if usable_cores() >= 2 else 2)
+
+
+def test_frames_of_another_size_are_refused(lite_engine, styles, photo):
+    frames = frames_of(photo, 2) + [photo("coffee", (120, 150))]
+    vector = lite_engine.job_vector([styles["starry-night"]])
+    with pytest.raises(EngineError, match="Every frame of an animation must have one size"):
+        list(lite_engine.stylize_frames(frames, vector))
+
+
+def test_frames_stopped_early_leave_the_engine_ready(lite_engine, styles, photo):
+    frames = frames_of(photo, 6)
+    vector = lite_engine.job_vector([styles["starry-night"]])
+    painting = lite_engine.stylize_frames(frames, vector)
+    first = next(painting)  # the frames after it are running on the network's streams
+    painting.close()
+    again = list(lite_engine.stylize_frames(frames, vector))
+    assert np.array_equal(np.asarray(first), np.asarray(again[0]))
+    assert len(again) == 6
 
 
 def test_lite_path_sends_no_telemetry_and_imports_no_tensorflow(model_paths, tmp_path):

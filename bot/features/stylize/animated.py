@@ -296,7 +296,9 @@ class AnimatedJobs:
                     seconds = painted.seconds + time.perf_counter() - start
                     text = animation_caption(request, painted.result, upload, seconds)
         finally:
-            stop.set()  # a timed-out painting stops at its next frame, freeing its worker
+            # a timed-out painting stops at its next painted frame (the few already on the
+            # network's streams are finished first), freeing its worker
+            stop.set()
             line.close()
             slot.settled()
         file = discord.File(io.BytesIO(upload.data), filename=f"stylized{upload.suffix}")

@@ -12,6 +12,7 @@ import av
 import numpy as np
 from PIL import Image, ImageSequence
 
+from bot.engine.openvino_net import FRAMES_PER_STREAM
 from bot.features.stylize.journal import Recipe, StyleSource
 from bot.store import Store
 from bot.stylization import StylizeOptions
@@ -293,6 +294,8 @@ async def test_a_video_without_a_picture_gets_one_sentence(fake_discord, make_bo
 
 async def test_a_timed_out_animation_stops_at_its_next_frame(fake_discord, make_bot, settings,
                                                              lite_engine):
+    """It stops when its next painting comes back: the frames already on the network's streams
+    (at most FRAMES_PER_STREAM for each of the 2-thread engine's <= 2 streams) are finished."""
     gate, frames_begun = threading.Event(), []
 
     def wait(timeout: float) -> bool:  # each frame waits here: count them
@@ -320,5 +323,5 @@ async def test_a_timed_out_animation_stops_at_its_next_frame(fake_discord, make_
         gate.set()
     assert answer.content == "The job took longer than 0.5 s and was stopped."
     assert not answer.files
-    assert len(frames_begun) == 1  # not the other 29
+    assert 1 <= len(frames_begun) <= 1 + 2 * FRAMES_PER_STREAM  # not the other 29
     fake_discord.assert_clean()
