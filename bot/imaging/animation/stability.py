@@ -37,7 +37,12 @@ class Steadier:
     sharp without seams. Slow drifts (a fade) still come through: once a block's input has
     moved `high` levels from the one it was painted from, it is repainted. Comparing block
     means rather than pixels ignores the dither noise of a GIF input (each frame quantised on
-    its own), which otherwise repaints scattered pixels with their surroundings in every frame.
+    its own), which otherwise repaints scattered pixels with their surroundings in every frame;
+    a block that changed by less than `high` is taken only within a 3x3 square of such blocks
+    (an opening), as a GIF whose palette shifts from frame to frame also moves scattered blocks
+    by 6-20 levels. A real change that small and thin (under 6 pixels across) waits until it
+    reaches `high`; on the benchmark's GIF the repainted area fell from 96 % of each frame (the
+    box around its scattered blocks) to the 11 % around the moving square.
     """
 
     def __init__(self, low: float = 6.0, high: float = 24.0, grow: int = 4) -> None:
@@ -46,6 +51,7 @@ class Steadier:
         self.low, self.high, self.grow = low, high, grow
         scale = 255.0 / (high - low)
         self._ramp = [min(255, max(0, round((value - low) * scale))) for value in range(256)]
+        self._full = [255 if value >= high else 0 for value in range(256)]
         self._boost = [min(255, value * grow) for value in range(256)]
         # after spreading, weights under 1/16 are dropped: a pixel nudged a level or two by
         # such a weight would still differ from the frame before, and a GIF encodes changes
@@ -68,15 +74,17 @@ class Steadier:
             return painted
         red, green, blue = ImageChops.difference(current, self._source).split()
         change = ImageChops.lighter(ImageChops.lighter(red, green), blue)
-        weight = change.point(self._ramp)
+        # a block that changed only partly (under `high`) with no such neighbour on every side
+        # is a GIF's dither (each frame quantised on its own), not motion: its weight dropped
+        weight = ImageChops.lighter(opened(change.point(self._ramp)), change.point(self._full))
         if weight.getbbox() is None:  # nothing moved: the previous frame again
             return self._shown
         mask = self._spread(weight)
-        self._source.paste(current, None, mask)  # in place: no copy of the frame (0.09 ms)
+        paste_within(self._source, current, mask)  # in place: no copy of the frame
         # each half-size weight on its 2x2 pixels: the mask is already soft over ~8 pixels, and
         # NEAREST takes 0.03 ms where BILINEAR took 0.19 (flicker and moving area unchanged)
         whole = mask.resize(painted.size, Image.Resampling.NEAREST)
-        self._shown.paste(painted, None, whole)
+        paste_within(self._shown, painted, whole)
         return self._shown
 
     def _spread(self, weight: Image.Image) -> Image.Image:
@@ -91,6 +99,33 @@ class Steadier:
         small = dilated(small.point(self._boost))
         grown = small.resize(weight.size, Image.Resampling.BILINEAR)
         return ImageChops.lighter(weight, grown).point(self._floor)
+
+
+def paste_within(target: Image.Image, image: Image.Image, mask: Image.Image) -> None:
+    """`target.paste(image, None, mask)`, done only over the box where `mask` is not zero:
+    the same pixels, and where a small area moved, 0.02 ms instead of 0.23 (480x270)."""
+    box = mask.getbbox()
+    if box is not None:
+        target.paste(image.crop(box), box, mask.crop(box))
+
+
+def opened(image: Image.Image) -> Image.Image:
+    """Each pixel of an "L" image the largest minimum of a 3x3 window holding it: what lies
+    wholly within a 3x3 square of non-zero pixels keeps its value, specks and lines are gone
+    (the morphological opening: erosion, then dilation)."""
+    return dilated(eroded(image))
+
+
+def eroded(image: Image.Image) -> Image.Image:
+    """Each pixel of an "L" image the minimum of its 3x3 neighbourhood (within the image)."""
+    pixels = np.asarray(image)
+    rows = pixels.copy()
+    rows[1:] = np.minimum(rows[1:], pixels[:-1])
+    rows[:-1] = np.minimum(rows[:-1], pixels[1:])
+    both = rows.copy()
+    both[:, 1:] = np.minimum(both[:, 1:], rows[:, :-1])
+    both[:, :-1] = np.minimum(both[:, :-1], rows[:, 1:])
+    return Image.fromarray(both)
 
 
 def dilated(image: Image.Image) -> Image.Image:

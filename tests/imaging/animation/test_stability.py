@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from bot.imaging.animation import Steadier, flicker
-from bot.imaging.animation.stability import dilated
+from bot.imaging.animation.stability import dilated, opened, paste_within
 from tests.imaging.animation.clips import moving_frames, still_mask
 
 
@@ -60,6 +60,45 @@ def test_scattered_dither_noise_in_a_gif_input_is_not_repainted():
     assert flicker(shown, mask) < 0.02  # the painting of the still area is kept
 
 
+def test_scattered_blocks_of_a_shifting_gif_palette_are_not_repainted():
+    inputs = moving_frames(8, (96, 64))
+    rng = np.random.default_rng(3)
+    shifted = []
+    for frame in inputs:  # 2 % of the 2x2 blocks 16 levels off, elsewhere in every frame
+        hit = np.kron(rng.random((32, 48)) < 0.02, np.ones((2, 2), bool))
+        shifted.append(np.clip(frame.astype(int) + 16 * hit[..., None], 0, 255).astype(np.uint8))
+    paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
+                 for f in inputs]
+    shown = steadied(shifted, paintings)
+    mask = still_mask(8)
+    assert flicker(shifted, mask) > 0.2
+    assert flicker(shown, mask) == 0.0  # the painting of the still area is kept
+    moving = np.abs(inputs[7].astype(int) - inputs[6].astype(int)).max(axis=2) > 60
+    assert np.array_equal(shown[7][moving], paintings[7][moving])  # the square still follows
+
+
+def test_a_small_block_that_changes_by_more_than_high_is_repainted():
+    still = np.full((48, 48, 3), 90, np.uint8)
+    blink = still.copy()
+    blink[36:38, 36:38] = 200  # one 2x2 block lights up: a star, not dither
+    first, second = (np.clip(f.astype(int) + d, 0, 255).astype(np.uint8)
+                     for f, d in ((still, 5), (blink, -5)))
+    shown = steadied([still, blink], [first, second])
+    assert np.array_equal(shown[1][36:38, 36:38], second[36:38, 36:38])
+    assert np.array_equal(shown[1][:16, :16], first[:16, :16])  # far off, the first painting
+
+
+def test_opening_removes_specks_and_keeps_what_fills_a_3x3_square():
+    pixels = np.zeros((12, 12), np.uint8)
+    pixels[2, 2] = 200  # a speck
+    pixels[5:8, 5:9] = 120  # a 3x4 patch
+    pixels[10, 1:11] = 90  # a one-pixel line
+    result = np.asarray(opened(Image.fromarray(pixels)))
+    assert result[2, 2] == 0 and not result[10].any()
+    assert np.array_equal(result[5:8, 5:9], pixels[5:8, 5:9])
+    assert result.sum() == pixels[5:8, 5:9].sum()
+
+
 def test_dilation_gives_the_pixels_of_pillows_max_filter():
     from PIL import ImageFilter
 
@@ -70,3 +109,17 @@ def test_dilation_gives_the_pixels_of_pillows_max_filter():
         image = Image.fromarray(pixels)
         expected = np.asarray(image.filter(ImageFilter.MaxFilter(3)))
         assert np.array_equal(np.asarray(dilated(image)), expected)
+
+
+def test_pasting_within_the_masks_box_gives_the_pixels_of_a_whole_paste():
+    rng = np.random.default_rng(5)
+    target = rng.integers(0, 256, (45, 61, 3), dtype=np.uint8)
+    image = Image.fromarray(rng.integers(0, 256, (45, 61, 3), dtype=np.uint8))
+    masks = [np.zeros((45, 61), np.uint8), rng.integers(0, 256, (45, 61), dtype=np.uint8)]
+    corner = np.zeros((45, 61), np.uint8)
+    corner[30:, 50:] = rng.integers(1, 256, (15, 11), dtype=np.uint8)
+    for mask in [*masks, corner]:
+        whole, within = Image.fromarray(target), Image.fromarray(target)
+        whole.paste(image, None, Image.fromarray(mask))
+        paste_within(within, image, Image.fromarray(mask))
+        assert np.array_equal(np.asarray(within), np.asarray(whole))
