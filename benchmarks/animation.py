@@ -165,10 +165,14 @@ styles = [style_from_file(style_path(), LIMITS)]
 still = Image.fromarray(next(animation_of(data).frames()).pixels)
 engine.stylize(still, styles)  # the engine loaded and compiled for the clip's shape
 baseline = status("VmHWM")
+# the same shape compiled for throughput (an animation's streams), with one frame through it
+list(engine.stylize_frames([still], engine.job_vector(styles)))
+streams = status("VmHWM")
 result = paint_animation(engine, animation_of(data), styles, OPTIONS)
 painted = status("VmHWM")
 sizes = {fmt: len(result.encode(fmt)) for fmt in ("GIF", "MP4")}
-print(json.dumps({"baseline": baseline, "painted": painted, "peak": status("VmHWM"),
+print(json.dumps({"baseline": baseline, "streams": streams, "painted": painted,
+                  "peak": status("VmHWM"),
                   "frames": result.frames, "size": result.size, "bytes": sizes}))
 """
 
@@ -182,6 +186,8 @@ def rss(cache: Path) -> None:
     print(f"rss: {figures['frames']} frames at {width}x{height} (MP4 in, GIF and MP4 out), "
           "fresh process")
     print(f"  peak RSS with the engine loaded and compiled: {figures['baseline']:.0f} MiB")
+    print(f"  ... and compiled for an animation's streams:  {figures['streams']:.0f} MiB "
+          "(the same shape, two frames in flight per stream)")
     print(f"  peak RSS after painting:                      {figures['painted']:.0f} MiB")
     print(f"  peak RSS after encoding GIF and MP4:          {figures['peak']:.0f} MiB "
           f"(+{figures['peak'] - figures['baseline']:.0f} MiB for the animation; "
