@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageChops
@@ -118,14 +118,7 @@ def opened(image: Image.Image) -> Image.Image:
 
 def eroded(image: Image.Image) -> Image.Image:
     """Each pixel of an "L" image the minimum of its 3x3 neighbourhood (within the image)."""
-    pixels = np.asarray(image)
-    rows = pixels.copy()
-    rows[1:] = np.minimum(rows[1:], pixels[:-1])
-    rows[:-1] = np.minimum(rows[:-1], pixels[1:])
-    both = rows.copy()
-    both[:, 1:] = np.minimum(both[:, 1:], rows[:, :-1])
-    both[:, :-1] = np.minimum(both[:, :-1], rows[:, 1:])
-    return Image.fromarray(both)
+    return _of_neighbourhood(image, np.minimum)
 
 
 def dilated(image: Image.Image) -> Image.Image:
@@ -135,11 +128,17 @@ def dilated(image: Image.Image) -> Image.Image:
     maximum: 0.016 ms for the steadier's 120x68 cells, where Pillow's rank filter, which
     sorts every neighbourhood, took 0.1-0.34 ms.
     """
+    return _of_neighbourhood(image, np.maximum)
+
+
+def _of_neighbourhood(image: Image.Image, pick: Callable[..., np.ndarray]) -> Image.Image:
+    """`pick` (numpy's minimum or maximum) over each pixel's 3x3 neighbourhood: rows, then
+    columns."""
     pixels = np.asarray(image)
     rows = pixels.copy()
-    rows[1:] = np.maximum(rows[1:], pixels[:-1])
-    rows[:-1] = np.maximum(rows[:-1], pixels[1:])
+    rows[1:] = pick(rows[1:], pixels[:-1])
+    rows[:-1] = pick(rows[:-1], pixels[1:])
     both = rows.copy()
-    both[:, 1:] = np.maximum(both[:, 1:], rows[:, :-1])
-    both[:, :-1] = np.maximum(both[:, :-1], rows[:, 1:])
+    both[:, 1:] = pick(both[:, 1:], rows[:, :-1])
+    both[:, :-1] = pick(both[:, :-1], rows[:, 1:])
     return Image.fromarray(both)

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from bot.imaging.animation import Steadier, flicker
-from bot.imaging.animation.stability import dilated, opened, paste_within
+from bot.imaging.animation.stability import dilated, eroded, opened, paste_within
 from tests.imaging.animation.clips import moving_frames, still_mask
 
 
@@ -99,7 +99,7 @@ def test_opening_removes_specks_and_keeps_what_fills_a_3x3_square():
     assert result.sum() == pixels[5:8, 5:9].sum()
 
 
-def test_dilation_gives_the_pixels_of_pillows_max_filter():
+def test_dilation_and_erosion_give_the_pixels_of_pillows_max_and_min_filters():
     from PIL import ImageFilter
 
     rng = np.random.default_rng(4)
@@ -109,6 +109,8 @@ def test_dilation_gives_the_pixels_of_pillows_max_filter():
         image = Image.fromarray(pixels)
         expected = np.asarray(image.filter(ImageFilter.MaxFilter(3)))
         assert np.array_equal(np.asarray(dilated(image)), expected)
+        expected = np.asarray(image.filter(ImageFilter.MinFilter(3)))
+        assert np.array_equal(np.asarray(eroded(image)), expected)
 
 
 def test_pasting_within_the_masks_box_gives_the_pixels_of_a_whole_paste():
