@@ -74,8 +74,8 @@ class Steadier:
             return painted
         red, green, blue = ImageChops.difference(current, self._source).split()
         change = ImageChops.lighter(ImageChops.lighter(red, green), blue)
-        # a block that changed only partly (under `high`) with no such neighbour on every side
-        # is a GIF's dither (each frame quantised on its own), not motion: its weight dropped
+        # a block that changed by less than `high` and lies in no 3x3 square of such blocks is
+        # a GIF's palette shifting (each frame quantised on its own), not motion: not taken
         weight = ImageChops.lighter(opened(change.point(self._ramp)), change.point(self._full))
         if weight.getbbox() is None:  # nothing moved: the previous frame again
             return self._shown
