@@ -77,9 +77,7 @@ async def measure(reps: int) -> None:
     photo = jpeg_bytes(*SIZE)
     print(cpu_summary())
     print(f"{load()}; photo {SIZE[0]}x{SIZE[1]} JPEG, preset {STYLE}, {reps} requests each")
-    service = settings(cache, 1)
-    service = dataclasses.replace(
-        service, service=dataclasses.replace(service.service, num_cpus=2))
+    service = settings(cache, 1, num_cpus=2)
     with local_serve(2, service.service) as (port, _):
         run_service(service)
         url = f"http://127.0.0.1:{port}"

@@ -17,7 +17,8 @@ GATE_TIMEOUT = 60.0  # a gate never opened fails the job instead of hanging the 
 
 
 class GatedEngine:
-    """Wraps an engine; `stylize` first calls `wait(timeout)`, which returns True once open.
+    """Wraps an engine; `stylize` first calls `wait(timeout)`, which returns True once open
+    (`stylize_frames` calls it before the engine takes each frame).
     Records the threads `stylize` ran on (never the event loop's, if the bot is right)."""
 
     def __init__(self, real: Any, wait: Callable[[float], bool]) -> None:
@@ -33,12 +34,6 @@ class GatedEngine:
         if not self._wait(GATE_TIMEOUT):
             raise RuntimeError("the test never opened the engine's gate")
         return self._real.stylize(content, styles, strength)
-
-    def stylize_with_vector(self, content, vector, strength: float = 1.0):
-        self.threads.add(threading.get_ident())
-        if not self._wait(GATE_TIMEOUT):
-            raise RuntimeError("the test never opened the engine's gate")
-        return self._real.stylize_with_vector(content, vector, strength)
 
     def stylize_frames(self, frames, vector, strength: float = 1.0):  # a clip's frames
         def gated():  # each frame waits for the gate before the engine takes it

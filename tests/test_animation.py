@@ -208,9 +208,6 @@ class FailingEngine:
     def job_vector(self, styles, strength=1.0, content=None):
         return self.engine.job_vector(styles, strength, content)
 
-    def stylize_with_vector(self, content, vector, strength=1.0):
-        return self.engine.stylize_with_vector(content, vector, strength)
-
     def stylize_frames(self, frames, vector, strength=1.0):
         def failing():  # the third frame, taken while the first two are being painted
             for frame in frames:

@@ -90,15 +90,9 @@ class VectorEngine(Protocol):
         """The blended style vector of a job, strength applied against `content`'s vector."""
         ...
 
-    def stylize_with_vector(
-        self, content: Image.Image, vector: np.ndarray, strength: float = 1.0
-    ) -> Image.Image:
-        """Paint `content` with a precomputed vector (strength as `stylize` applies it)."""
-        ...
-
     def stylize_frames(
         self, frames: Iterable[Image.Image], vector: np.ndarray, strength: float = 1.0
     ) -> Generator[Image.Image, None, None]:
-        """Paint frames of one size with one vector, in order, each as `stylize_with_vector`
-        would (an engine may paint several at once, taking frames ahead of its results)."""
+        """Paint frames of one size with one vector, in order, each as `stylize` would with
+        that vector (an engine may paint several at once, taking frames ahead of its results)."""
         ...

@@ -246,7 +246,7 @@ class TransferNetwork:
         """Stylize a float32 HxWx3 content (H, W multiples of 4) with a 100-d style vector."""
         height, width = content.shape[:2]
         request = self.compiled_for(height, width).create_infer_request()
-        request.infer(_inputs(content, vector))
+        request.infer(_inputs(content, _bottleneck(vector)))
         return request.get_output_tensor(0).data[0].copy()
 
     def paint_many(
@@ -260,6 +260,7 @@ class TransferNetwork:
         barrier after each layer, so whatever else runs on a core (decoding, encoding) held
         them all back; beside a stream it takes only its own CPU time (benchmarks/README.md).
         """
+        bottleneck = _bottleneck(vector)  # the same for every content
         requests: list[ov.InferRequest] = []
         running: deque[ov.InferRequest] = deque()  # in the order their contents came
         shape: tuple[int, ...] | None = None
@@ -275,13 +276,13 @@ class TransferNetwork:
                     raise EngineError("Every frame of an animation must have one size.")
                 if len(running) < len(requests):
                     request = requests[len(running)]
-                    request.start_async(_inputs(content, vector))
+                    request.start_async(_inputs(content, bottleneck))
                     running.append(request)
                     continue
                 request = running.popleft()
                 request.wait()
                 painted = request.get_output_tensor(0).data[0].copy()
-                request.start_async(_inputs(content, vector))  # before handing back the last
+                request.start_async(_inputs(content, bottleneck))  # before handing back the last
                 running.append(request)
                 yield painted
             while running:
@@ -300,11 +301,13 @@ class TransferNetwork:
             self._compiled.clear()
 
 
-def _inputs(content: np.ndarray, vector: np.ndarray) -> dict[str, np.ndarray]:
-    return {
-        CONTENT_INPUT: content[np.newaxis],
-        BOTTLENECK: vector.reshape(1, 1, 1, -1).astype(np.float32),
-    }
+def _inputs(content: np.ndarray, bottleneck: np.ndarray) -> dict[str, np.ndarray]:
+    return {CONTENT_INPUT: content[np.newaxis], BOTTLENECK: bottleneck}
+
+
+def _bottleneck(vector: np.ndarray) -> np.ndarray:
+    """A 100-d style vector as the transfer net's bottleneck input (1x1x1x100 float32)."""
+    return vector.reshape(1, 1, 1, -1).astype(np.float32)
 
 
 # -- the instance norms as MVN ------------------------------------------------------------

@@ -15,6 +15,18 @@ def steadied(sources: list[np.ndarray], paintings: list[np.ndarray]) -> list[np.
             for source, painted in zip(sources, paintings, strict=True)]
 
 
+def wobbled(frames: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """"Paintings" of `frames` that wobble everywhere a little from frame to frame, like the
+    network's."""
+    return [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
+            for f in frames]
+
+
+def lifted(frame: np.ndarray, hit: np.ndarray, levels: int) -> np.ndarray:
+    """`frame` with the pixels where `hit` is true `levels` brighter."""
+    return np.clip(frame.astype(int) + levels * hit[..., None], 0, 255).astype(np.uint8)
+
+
 def test_flicker_is_zero_for_identical_frames_and_measures_change():
     frames = [np.full((8, 8, 3), 100, np.uint8)] * 3
     mask = np.ones((8, 8), bool)
@@ -25,10 +37,7 @@ def test_flicker_is_zero_for_identical_frames_and_measures_change():
 
 def test_still_areas_keep_their_painting_and_moving_ones_follow():
     inputs = moving_frames(6)
-    rng = np.random.default_rng(1)
-    # a "painting" that wobbles everywhere a little from frame to frame, like the network's
-    paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
-                 for f in inputs]
+    paintings = wobbled(inputs, np.random.default_rng(1))
     shown = steadied(inputs, paintings)
     mask = still_mask(6)
     assert flicker(paintings, mask) > 4
@@ -48,12 +57,9 @@ def test_a_slow_fade_still_comes_through():
 def test_scattered_dither_noise_in_a_gif_input_is_not_repainted():
     inputs = moving_frames(8, (96, 64))
     rng = np.random.default_rng(2)
-    noisy = []
-    for frame in inputs:  # 3 % of the pixels off by 12 levels, elsewhere in every frame
-        hit = rng.random(frame.shape[:2]) < 0.03
-        noisy.append(np.clip(frame.astype(int) + 12 * hit[..., None], 0, 255).astype(np.uint8))
-    paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
-                 for f in inputs]
+    # 3 % of the pixels off by 12 levels, elsewhere in every frame
+    noisy = [lifted(frame, rng.random(frame.shape[:2]) < 0.03, 12) for frame in inputs]
+    paintings = wobbled(inputs, rng)
     shown = steadied(noisy, paintings)
     mask = still_mask(8)
     assert flicker(noisy, mask) > 0.2
@@ -63,12 +69,10 @@ def test_scattered_dither_noise_in_a_gif_input_is_not_repainted():
 def test_scattered_blocks_of_a_shifting_gif_palette_are_not_repainted():
     inputs = moving_frames(8, (96, 64))
     rng = np.random.default_rng(3)
-    shifted = []
-    for frame in inputs:  # 2 % of the 2x2 blocks 16 levels off, elsewhere in every frame
-        hit = np.kron(rng.random((32, 48)) < 0.02, np.ones((2, 2), bool))
-        shifted.append(np.clip(frame.astype(int) + 16 * hit[..., None], 0, 255).astype(np.uint8))
-    paintings = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8)
-                 for f in inputs]
+    # 2 % of the 2x2 blocks 16 levels off, elsewhere in every frame
+    shifted = [lifted(frame, np.kron(rng.random((32, 48)) < 0.02, np.ones((2, 2), bool)), 16)
+               for frame in inputs]
+    paintings = wobbled(inputs, rng)
     shown = steadied(shifted, paintings)
     mask = still_mask(8)
     assert flicker(shifted, mask) > 0.2
